@@ -1,0 +1,201 @@
+"""Reverse-mode differentiation over the recorded graph.
+
+Every op result that needs a gradient holds a node: ``(formulas, inputs, arrays)``.
+:func:`backward` orders the nodes reachable from the output so that each comes after
+every node that uses it (an explicit stack, no recursion, so a chain of any length
+works), then walks them once, applying each input's formula to the gradient arriving
+at the node and summing what reaches each tensor. Afterwards the nodes are freed
+unless ``retain_graph`` is asked for.
+
+On raw arrays the formulas get the backend's :class:`~minigrad.backend.ArrayMath`.
+With ``create_graph=True`` they run on tensors and :mod:`minigrad.ops`, so the
+gradients are recorded too and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from typing import Any, Sequence
+
+from . import ops
+from .backend import array_math
+from .ops.common import sum_to
+from .tensor import RELEASED, Tensor, grad_mode, make, tensor
+
+
+class _GradModeSwitch:
+    """Context manager and decorator setting whether ops record the graph."""
+
+    enabled: bool
+
+    def __enter__(self):
+        self._previous = grad_mode.enabled
+        grad_mode.enabled = self.enabled
+
+    def __exit__(self, *exc):
+        grad_mode.enabled = self._previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeSwitch):
+    """Ops inside record nothing: for evaluation and for updating weights."""
+
+    enabled = False
+
+
+class enable_grad(_GradModeSwitch):
+    """Ops inside record the graph again, even within ``no_grad``."""
+
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return grad_mode.enabled
+
+
+def _graph_order(roots: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+    """(the op results reachable from `roots`, latest first; the leaves reached).
+
+    Found with an explicit stack, so graphs of any depth work. Latest first is a valid
+    order for backward: every op's inputs were made before it.
+    """
+    nodes: list[Tensor] = []
+    leaves: list[Tensor] = []
+    seen = set(roots)
+    stack = list(seen)
+    while stack:
+        t = stack.pop()
+        node = t._node
+        if node is None:
+            leaves.append(t)
+            continue
+        if node is RELEASED:
+            raise RuntimeError(
+                "trying to backward through the graph a second time: its saved arrays were freed by the "
+                "first backward. Pass retain_graph=True to the first backward() to keep them."
+            )
+        nodes.append(t)
+        for _, x in node[0]:
+            if x not in seen:
+                seen.add(x)
+                stack.append(x)
+    nodes.sort(key=_creation_order, reverse=True)
+    return nodes, leaves
+
+
+_creation_order = operator.attrgetter("_seq")
+
+
+def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=None) -> list:
+    """[(tensor, gradient)] of `roots` (seeded with `seeds`) for each reached target.
+
+    Targets default to the leaves reached and the tensors that called retain_grad().
+    """
+    order, leaves = _graph_order(roots)
+    if targets is None:
+        targets = leaves + [t for t in order if t._retains_grad]
+    wanted = set(targets)
+    F = ops if create_graph else array_math(roots[0].data)
+    pending: dict[Tensor, Any] = {}
+    for root, g in zip(roots, seeds):
+        pending[root] = pending[root] + g if root in pending else g
+    found: dict[Tensor, Any] = {}
+    for t in order:
+        g = pending.pop(t, None)
+        if g is None:
+            continue
+        if t in wanted:
+            found[t] = g
+        edges, inputs, arrays = t._node
+        if create_graph:
+            out, args = t, inputs
+        else:
+            out, args = t.data, arrays
+        for formula, x in edges:
+            gx = formula(F, g, out, *args)
+            if gx.shape != x.data.shape:
+                gx = sum_to(gx, x.data.shape)
+            pending[x] = pending[x] + gx if x in pending else gx
+        if not retain_graph:
+            t._node = RELEASED
+    found.update((t, g) for t, g in pending.items() if t in wanted)
+    return [(t, found[t]) for t in targets if t in found]
+
+
+def _as_gradient(g, t: Tensor):
+    """A gradient for `t`, with its dtype: a new tensor, or the recorded one under create_graph."""
+    if isinstance(g, Tensor):
+        return g if g.dtype == t.dtype else g.astype(t.dtype)
+    return make(g.astype(t.dtype, copy=True))
+
+
+def _seed(t: Tensor, gradient, create_graph: bool):
+    """The gradient backward starts from at `t`: ones for a scalar, else the caller's."""
+    if not t.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of the ops that made it has "
+            "requires_grad=True (or it was computed under no_grad())"
+        )
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs, got shape {t.shape}: "
+                "pass backward(gradient=...) with a tensor of that shape"
+            )
+        gradient = Tensor(array_math(t.data).xp.ones(t.shape, dtype=t.dtype))
+    elif not isinstance(gradient, Tensor):
+        gradient = tensor(gradient, dtype=t.dtype, device=t.device)
+    if gradient.shape != t.shape:
+        raise RuntimeError(f"gradient has shape {gradient.shape}, but the output has shape {t.shape}")
+    if gradient.device != t.device:
+        raise RuntimeError(f"gradient is on {gradient.device}, but the output is on {t.device}")
+    if create_graph:
+        return gradient
+    return gradient.data if gradient.dtype == t.dtype else gradient.data.astype(t.dtype)
+
+
+def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    `gradient` (d(loss)/d(tensor)) is needed when `tensor` is not a scalar. The graph is
+    freed afterwards unless `retain_graph` (which defaults to `create_graph`).
+    """
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    seed = _seed(tensor, gradient, create_graph)
+    found = _propagate([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
+    with enable_grad() if create_graph else no_grad():
+        for t, g in found:
+            g = _as_gradient(g, t)
+            t.grad = g if t.grad is None else t.grad + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+    """d(outputs)/d(inputs) as a tuple, without touching any ``.grad`` (as torch.autograd.grad)."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"input {i} of grad() does not require grad")
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
+    found = dict(_propagate(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, targets=inputs))
+    result = []
+    for i, t in enumerate(inputs):
+        if t in found:
+            result.append(_as_gradient(found[t], t))
+        elif allow_unused:
+            result.append(None)
+        else:
+            raise RuntimeError(f"input {i} of grad() was not used to compute the outputs (pass allow_unused=True)")
+    return tuple(result)

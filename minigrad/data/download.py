@@ -1,0 +1,535 @@
+"""Fetch data sets: mirrors, checksums, retries, atomic writes, safe extraction and a local cache.
+
+- ``download_data(url_or_resource)`` fetches one file, or a ``ResourceSet`` of files into one folder.
+- ``untar_data(url)`` fetches an archive and extracts it, returning the extracted folder.
+
+Downloads are cached under ``$MINIGRAD_HOME`` (default ``~/.minigrad``): downloaded files in
+``archive/``, extracted folders and file sets in ``data/``. To work offline, pass a local path or a
+``file://`` URL, or set ``$MINIGRAD_DATA`` to a folder holding the archives, extracted folders or files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import sys
+import tarfile
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
+
+import requests
+
+__all__ = [
+    "ArchiveError",
+    "ChecksumError",
+    "DownloadError",
+    "Resource",
+    "ResourceSet",
+    "URLs",
+    "download_data",
+    "untar_data",
+]
+
+RETRIES = 3  # extra attempts per URL after a transient failure
+BACKOFF = 0.5  # seconds before the first retry, doubled before each next one
+TIMEOUT = (10.0, 60.0)  # (connect, read) timeouts in seconds
+CHUNK_SIZE = 1 << 16
+
+_CHECKSUM = re.compile(r"md5:[0-9a-fA-F]{32}|sha256:[0-9a-fA-F]{64}")
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
+_CORRUPT_ARCHIVE = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile)
+_TAR_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+
+
+class DownloadError(RuntimeError):
+    """Data could not be fetched or extracted; the message says why and what to do."""
+
+
+class ChecksumError(DownloadError):
+    """Fetched data does not have the expected size or digest."""
+
+
+class ArchiveError(DownloadError):
+    """An archive is corrupt, truncated, or holds members that could write outside its folder."""
+
+
+class _TransientError(Exception):
+    """A failure worth retrying: connection error, timeout, truncated body or HTTP 5xx."""
+
+
+def _parse_checksum(checksum: str) -> tuple[str, str]:
+    """``"md5:<hex>"`` or ``"sha256:<hex>"`` as (algorithm, lower-case hex digest)."""
+    if not isinstance(checksum, str) or not _CHECKSUM.fullmatch(checksum):
+        raise ValueError(
+            f"checksum must look like 'md5:<32 hex digits>' or 'sha256:<64 hex digits>', got {checksum!r}"
+        )
+    algorithm, _, digest = checksum.partition(":")
+    return algorithm, digest.lower()
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One file: its name, the URLs it can be fetched from (tried in order), and what it must match.
+
+    ``checksum`` is ``"md5:<hex>"`` or ``"sha256:<hex>"``; ``size`` is in bytes. Either may be None.
+    """
+
+    filename: str
+    urls: tuple[str, ...]
+    checksum: str | None = None
+    size: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "urls", tuple(self.urls))
+        if not self.urls:
+            raise ValueError(f"Resource {self.filename!r} needs at least one URL")
+        if self.checksum is not None:
+            _parse_checksum(self.checksum)
+
+    @classmethod
+    def from_url(cls, url: str) -> Resource:
+        """The file at ``url``, with its published checksum and size when they are known."""
+        checksum, size = _PUBLISHED.get(url, (None, None))
+        return cls(_filename(url), (url,), checksum, size)
+
+
+@dataclass(frozen=True)
+class ResourceSet:
+    """Files that belong together; ``download_data`` puts them in one folder called ``name``."""
+
+    name: str
+    resources: tuple[Resource, ...]
+
+
+_MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+
+def _mnist_idx(filename: str, md5: str) -> Resource:
+    return Resource(filename, tuple(mirror + filename for mirror in _MNIST_MIRRORS), f"md5:{md5}")
+
+
+class URLs:
+    """Where the data sets live."""
+
+    MNIST_SAMPLE = "https://s3.amazonaws.com/fast-ai-sample/mnist_sample.tgz"
+    MNIST_TINY = "https://s3.amazonaws.com/fast-ai-sample/mnist_tiny.tgz"
+    MNIST = "https://s3.amazonaws.com/fast-ai-imageclas/mnist_png.tgz"
+    MNIST_IDX = ResourceSet(
+        "mnist",
+        (
+            _mnist_idx("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+            _mnist_idx("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+            _mnist_idx("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+            _mnist_idx("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+        ),
+    )
+
+
+# Published checksums and sizes of the official downloads, checked when they come from the network.
+_PUBLISHED: dict[str, tuple[str, int]] = {
+    URLs.MNIST_SAMPLE: ("md5:2dbc7ec6f9259b583af0072c55816a88", 3_214_948),
+    URLs.MNIST_TINY: ("md5:56143e8f24db90d925d82a5a74141875", 342_207),
+    URLs.MNIST: ("md5:03639f83c4e3d19e0a3a53a8a997c487", 15_683_414),
+}
+
+
+def download_data(
+    resource_or_url: Resource | ResourceSet | str | os.PathLike[str],
+    dest: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
+    checksum: str | None = None,
+) -> Path:
+    """Fetch a file and return its path; for a ``ResourceSet``, return the folder holding its files.
+
+    ``resource_or_url`` is a ``Resource``, an http(s) URL, a ``file://`` URL or a local path (returned
+    as is). A single file goes to the folder ``dest`` (default ``$MINIGRAD_HOME/archive``); a
+    ``ResourceSet`` to ``dest/<name>`` (default ``$MINIGRAD_HOME/data/<name>``). Unless ``force``,
+    a copy in ``$MINIGRAD_DATA`` (a set: in ``$MINIGRAD_DATA/<name>`` or ``$MINIGRAD_DATA``) or a
+    cached download is used without touching the network. ``checksum`` (``"md5:<hex>"`` or
+    ``"sha256:<hex>"``) overrides the published one; local copies are checked only against it.
+    """
+    if isinstance(resource_or_url, ResourceSet):
+        if checksum is not None:
+            raise ValueError("checksum= is for a single file; each Resource of a ResourceSet has its own")
+        return _download_set(resource_or_url, dest, force)
+    source = _resolve(resource_or_url, checksum)
+    return _obtain(source, Path(dest) if dest else _home() / "archive", force, checksum)
+
+
+def untar_data(
+    url: Resource | str | os.PathLike[str],
+    dest: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
+    checksum: str | None = None,
+) -> Path:
+    """Fetch an archive (.tgz, .tar.gz, .tar.bz2, .tar.xz, .tar or .zip), extract it, return the folder.
+
+    The folder is ``dest/<archive name>`` (default ``$MINIGRAD_HOME/data/<archive name>``, e.g.
+    ``mnist_sample``), holding the contents of the archive's single top-level folder. An extracted
+    folder found in ``$MINIGRAD_DATA`` or at the destination is returned as is; ``force=True``
+    ignores them and every cached copy, fetches and extracts again, and replaces the old folder
+    once the new one is complete. ``url`` and ``checksum`` are as for ``download_data``.
+    """
+    source = _resolve(url, checksum)
+    filename = source.name if isinstance(source, Path) else source.filename
+    stem = _archive_stem(filename)
+    if stem is None:
+        raise ValueError(f"{filename!r} is not an archive; expected one of {', '.join(_ARCHIVE_SUFFIXES)}")
+    target = (Path(dest) if dest else _home() / "data") / stem
+    local = _local_data()
+    if not force:
+        for folder in (local / stem if local else None, target):
+            if folder is not None and folder.is_dir():
+                return folder
+    archive = _obtain(source, _home() / "archive", force, checksum)
+    if isinstance(source, Resource):
+        hint = "delete it or pass force=True to download it again"
+    else:
+        hint = "replace it with a good copy"
+    _extract(archive, target, hint)
+    return target
+
+
+# --- where things are --------------------------------------------------------------------------
+
+
+def _home() -> Path:
+    return Path(os.environ.get("MINIGRAD_HOME") or "~/.minigrad").expanduser()
+
+
+def _local_data() -> Path | None:
+    """The folder named by ``$MINIGRAD_DATA``, or None when it is unset."""
+    root = os.environ.get("MINIGRAD_DATA")
+    return Path(root).expanduser() if root else None
+
+
+def _filename(url: str) -> str:
+    name = unquote(PurePosixPath(urlparse(url).path).name)
+    if not name:
+        raise ValueError(f"cannot tell a file name from the URL {url!r}")
+    return name
+
+
+def _archive_stem(filename: str) -> str | None:
+    """``filename`` without its archive suffix, or None if it is not an archive."""
+    lower = filename.lower()
+    return next((filename[: -len(s)] for s in _ARCHIVE_SUFFIXES if lower.endswith(s)), None)
+
+
+def _resolve(source: Resource | str | os.PathLike[str], checksum: str | None) -> Resource | Path:
+    """What ``source`` names: a ``Resource`` to fetch, or a local file (a path or a file:// URL)."""
+    if checksum is not None:
+        _parse_checksum(checksum)  # a malformed checksum fails before any work is done
+    if isinstance(source, Resource):
+        return source
+    if isinstance(source, os.PathLike):
+        return Path(source)
+    parsed = urlparse(source)
+    if parsed.scheme in ("http", "https"):
+        return Resource.from_url(source)
+    if parsed.scheme == "file":
+        return Path(url2pathname(parsed.path))
+    return Path(source).expanduser()
+
+
+# --- fetching ----------------------------------------------------------------------------------
+
+
+def _obtain(source: Resource | Path, folder: Path, force: bool, checksum: str | None) -> Path:
+    """A verified local copy of ``source``: the local file itself, a copy in $MINIGRAD_DATA, the
+    cached download in ``folder``, or a fresh download into ``folder``."""
+    if isinstance(source, Path):
+        return _checked_local(source, checksum)
+    local = _local_data()
+    if not force and local is not None and (local / source.filename).is_file():
+        return _checked_local(local / source.filename, checksum)
+    if checksum is not None:
+        source = dataclasses.replace(source, checksum=checksum, size=None)
+    return _fetch(source, folder, force)
+
+
+def _download_set(files: ResourceSet, dest: str | os.PathLike[str] | None, force: bool) -> Path:
+    local = _local_data()
+    if not force and local is not None:
+        for folder in (local / files.name, local):
+            if all((folder / r.filename).is_file() for r in files.resources):
+                return folder
+    folder = (Path(dest) if dest else _home() / "data") / files.name
+    for resource in files.resources:
+        _fetch(resource, folder, force)
+    return folder
+
+
+def _checked_local(path: Path, checksum: str | None) -> Path:
+    if not path.is_file():
+        raise DownloadError(f"{path}: no such file")
+    if checksum is not None:
+        _verify(path, str(path), checksum, None)
+    return path
+
+
+def _fetch(resource: Resource, folder: Path, force: bool) -> Path:
+    """``folder/filename``, downloaded from the first URL that delivers it intact.
+
+    A file already there is reused (unless ``force``) when it matches the resource's checksum and
+    size, or when the resource has none: files only get that name once complete and verified.
+    """
+    path = folder / resource.filename
+    if not force and path.is_file() and _matches(path, resource):
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    failures: list[DownloadError] = []
+    for url in resource.urls:
+        try:
+            _download(url, path, resource)
+            return path
+        except DownloadError as exc:
+            failures.append(exc)
+    raise _all_failed(resource, failures)
+
+
+def _download(url: str, path: Path, resource: Resource) -> None:
+    """Fetch ``url`` to ``path`` atomically: into a temporary file, verified, then renamed."""
+    part = path.with_name(f"{path.name}.part-{secrets.token_hex(4)}")
+    try:
+        _get_with_retries(url, part)
+        _verify(part, url, resource.checksum, resource.size)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def _get_with_retries(url: str, dest: Path) -> None:
+    """Stream ``url`` into ``dest``, retrying transient failures with exponential back-off."""
+    for attempt in range(RETRIES + 1):
+        try:
+            return _get(url, dest)
+        except _TransientError as exc:
+            if attempt == RETRIES:
+                raise DownloadError(f"{exc} (gave up after {RETRIES + 1} attempts)") from exc
+            time.sleep(BACKOFF * 2**attempt)
+
+
+def _get(url: str, dest: Path) -> None:
+    """One streaming GET of ``url`` into ``dest``."""
+    try:
+        with requests.get(
+            url, stream=True, timeout=TIMEOUT, headers={"Accept-Encoding": "identity"}
+        ) as response:
+            response.raise_for_status()
+            length = response.headers.get("Content-Length", "")
+            expected = int(length) if length.isdigit() else None
+            received = 0
+            with open(dest, "wb") as out, _Progress(url, expected) as progress:
+                for chunk in response.iter_content(CHUNK_SIZE):
+                    out.write(chunk)
+                    received += len(chunk)
+                    progress.update(received)
+    except requests.HTTPError as exc:
+        status = f"{url}: HTTP {exc.response.status_code} {exc.response.reason}"
+        if exc.response.status_code >= 500:
+            raise _TransientError(status) from exc
+        raise DownloadError(status) from exc
+    except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+        raise _TransientError(f"{url}: {exc}") from exc
+    except requests.RequestException as exc:
+        raise DownloadError(f"{url}: {exc}") from exc
+    if expected is not None and received < expected:
+        raise _TransientError(f"{url}: connection closed after {received:,} of {expected:,} bytes")
+
+
+def _all_failed(resource: Resource, failures: list[DownloadError]) -> DownloadError:
+    kind = ChecksumError if all(isinstance(f, ChecksumError) for f in failures) else DownloadError
+    function = "untar_data" if _archive_stem(resource.filename) else "download_data"
+    reasons = "".join(f"\n  {failure}" for failure in failures)
+    return kind(
+        f"could not download {resource.filename}:{reasons}\n"
+        f"If you have a copy, pass its path, e.g. {function}('/path/to/{resource.filename}'), "
+        f"or put it in a folder and set MINIGRAD_DATA=/that/folder."
+    )
+
+
+class _Progress:
+    """A progress line on stderr during a download; silent unless stderr is a terminal."""
+
+    def __init__(self, label: str, total: int | None) -> None:
+        self.label, self.total = label, total
+        self.enabled = sys.stderr is not None and sys.stderr.isatty()
+        self.done, self.shown_at = 0, 0.0
+
+    def update(self, done: int) -> None:
+        self.done = done
+        if self.enabled and time.monotonic() - self.shown_at >= 0.1:
+            self._show()
+
+    def _show(self) -> None:
+        self.shown_at = time.monotonic()
+        percent = f" {100 * self.done // self.total:3d}%" if self.total else ""
+        sys.stderr.write(f"\r{self.label}:{percent} {self.done / 1e6:.1f} MB")
+        sys.stderr.flush()
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.enabled:
+            self._show()
+            sys.stderr.write("\n")
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
+def _digest(path: Path, algorithm: str) -> str:
+    hasher = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def _verify(path: Path, source: str, checksum: str | None, size: int | None) -> None:
+    """Raise ``ChecksumError`` naming ``source`` unless ``path`` has the expected size and digest."""
+    if size is not None and (actual_size := path.stat().st_size) != size:
+        raise ChecksumError(f"{source}: expected {size:,} bytes, got {actual_size:,}")
+    if checksum is not None:
+        algorithm, expected = _parse_checksum(checksum)
+        actual = _digest(path, algorithm)
+        if actual != expected:
+            raise ChecksumError(f"{source}: {algorithm} mismatch: expected {expected}, got {actual}")
+
+
+def _matches(path: Path, resource: Resource) -> bool:
+    try:
+        _verify(path, str(path), resource.checksum, resource.size)
+    except ChecksumError:
+        return False
+    return True
+
+
+# --- extraction --------------------------------------------------------------------------------
+
+
+def _extract(archive: Path, target: Path, hint: str) -> None:
+    """Extract ``archive`` to ``target``, via a temporary sibling folder renamed into place when complete."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f"{target.name}.part-{secrets.token_hex(4)}")
+    staging.mkdir()
+    try:
+        try:
+            if archive.name.lower().endswith(".zip"):
+                _unzip(archive, staging)
+            else:
+                _untar(archive, staging)
+        except _CORRUPT_ARCHIVE as exc:
+            raise ArchiveError(f"{archive} is corrupt or truncated: {exc}; {hint}") from exc
+        _replace_folder(_single_folder(staging), target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _single_folder(folder: Path) -> Path:
+    """The only entry of ``folder`` if that is a folder (an archive's top-level folder), else ``folder``."""
+    entries = list(folder.iterdir())
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        return entries[0]
+    return folder
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Rename ``new`` to ``target``; an existing ``target`` is moved aside first and removed after."""
+    if not target.exists():
+        os.replace(new, target)
+        return
+    old = target.with_name(f"{target.name}.old-{secrets.token_hex(4)}")
+    os.replace(target, old)
+    try:
+        os.replace(new, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _untar(archive: Path, dest: Path) -> None:
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        _check_tar_members(members)
+        tar.extractall(dest, members=members, **_TAR_FILTER)
+
+
+def _unzip(archive: Path, dest: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        for name in zf.namelist():
+            _member_parts(name)
+        zf.extractall(dest)
+
+
+def _member_parts(name: str) -> tuple[str, ...]:
+    """The path components of an archive member's name; refuses absolute paths and '..'."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or PureWindowsPath(name).drive or ".." in path.parts:
+        raise ArchiveError(f"refusing archive member {name!r}: absolute path or '..' component")
+    return path.parts
+
+
+def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
+    """Refuse any member that could create or change something outside the destination.
+
+    Besides absolute and '..' names and device files: nothing may be written at or below a symbolic
+    link of the archive, a symbolic link must point inside the destination without passing through
+    another link, and a hard link must point to a regular file stored earlier in the archive.
+    """
+    symlinks = {_member_parts(m.name) for m in members if m.issym()}
+    regular_files: set[tuple[str, ...]] = set()
+    for member in members:
+        parts = _member_parts(member.name)
+        if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
+            raise ArchiveError(f"refusing archive member {member.name!r}: a device file or fifo")
+        if not parts and not member.isdir():
+            raise ArchiveError(f"refusing archive member {member.name!r}: it has no name")
+        if any(parts[:i] in symlinks for i in range(1, len(parts))) or (
+            parts in symlinks and not member.issym()
+        ):
+            raise ArchiveError(f"refusing archive member {member.name!r}: it would be written through a symbolic link")
+        if member.issym():
+            _check_symlink(member, parts, symlinks)
+        elif member.islnk() and PurePosixPath(member.linkname.replace("\\", "/")).parts not in regular_files:
+            raise ArchiveError(
+                f"refusing hard link {member.name!r} -> {member.linkname!r}: "
+                "it does not point to a regular file stored before it"
+            )
+        elif member.isreg():
+            regular_files.add(parts)
+
+
+def _check_symlink(member: tarfile.TarInfo, parts: tuple[str, ...], symlinks: set[tuple[str, ...]]) -> None:
+    refusal = f"refusing symbolic link {member.name!r} -> {member.linkname!r}"
+    link = member.linkname.replace("\\", "/")
+    if PurePosixPath(link).is_absolute() or PureWindowsPath(member.linkname).drive:
+        raise ArchiveError(f"{refusal}: absolute target")
+    where = list(parts[:-1])
+    for part in PurePosixPath(link).parts:
+        if tuple(where) in symlinks:
+            raise ArchiveError(f"{refusal}: its target passes through another symbolic link")
+        if part != "..":
+            where.append(part)
+        elif where:
+            where.pop()
+        else:
+            raise ArchiveError(f"{refusal}: it points outside the destination")

@@ -1,0 +1,109 @@
+"""Reductions over axes: sum, mean, max, min (differentiable) and argmax, argmin, any, all.
+
+`axis` is an int, a tuple of ints (negatives count from the end) or None for all axes;
+`dim` is accepted as PyTorch's name for it. The gradient of a reduction is the output's
+gradient put back on the reduced axes (kept as size 1) and broadcast over them.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..backend import array_module
+from ..tensor import Tensor, make, record
+from .common import as_tensor, floated, normalize_axis
+
+
+def _axes(x: Tensor, axis, dim):
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("pass either axis or dim, not both")
+        axis = dim
+    return normalize_axis(axis, x.ndim)
+
+
+def _kept_shape(shape, axes) -> tuple[int, ...]:
+    """`shape` with the reduced axes kept as size 1."""
+    return tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
+
+
+def _reduction(name: str, forward, make_grad, *, floating: bool = False, empty_ok: bool = True):
+    def op(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
+        x = as_tensor(x)
+        axes = _axes(x, axis, dim)
+        xd = floated(x.data) if floating else x.data
+        if not empty_ok and _reduces_empty(xd.shape, axes):
+            raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
+        data = forward(xd, axis=axes, keepdims=keepdims)
+        return record(data, (x,), (xd,), (make_grad(x.shape, axes),))
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+def _reduces_empty(shape, axes) -> bool:
+    return 0 in (shape if axes is None else [shape[i] for i in axes])
+
+
+def _sum_grad(shape, axes):
+    kept = _kept_shape(shape, axes)
+    return lambda F, g, out, x: F.broadcast_to(g.reshape(kept), shape)
+
+
+def _mean_grad(shape, axes):
+    kept = _kept_shape(shape, axes)
+    count = math.prod(n for n, k in zip(shape, kept) if k == 1 and n != 1) or 1
+    return lambda F, g, out, x: F.broadcast_to(g.reshape(kept) / count, shape)
+
+
+def _extremum_grad(shape, axes):
+    """Shared equally between the elements that reached the max (or min)."""
+    kept = _kept_shape(shape, axes)
+
+    def grad(F, g, out, x):
+        hits = (x == out.reshape(kept)).astype(g.dtype)
+        return hits * (g.reshape(kept) / hits.sum(axes, keepdims=True))
+
+    return grad
+
+
+sum = _reduction("sum", lambda x, **kw: x.sum(**kw), _sum_grad)
+mean = _reduction("mean", lambda x, **kw: x.mean(**kw), _mean_grad, floating=True)
+max = _reduction("max", lambda x, **kw: x.max(**kw), _extremum_grad, empty_ok=False)
+min = _reduction("min", lambda x, **kw: x.min(**kw), _extremum_grad, empty_ok=False)
+sum.__doc__ = "Sum over `axis` (all axes by default)."
+mean.__doc__ = "Mean over `axis` (all axes by default); integer tensors give float32."
+max.__doc__ = "Max over `axis`; tied maxima share the gradient equally."
+min.__doc__ = "Min over `axis`; tied minima share the gradient equally."
+
+
+def _index_reduction(name: str, forward):
+    def op(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
+        x = as_tensor(x)
+        axes = _axes(x, axis, dim)
+        if axes is not None and len(axes) != 1:
+            raise TypeError(f"{name} takes a single axis, got {axis!r}")
+        if x.data.size == 0:
+            raise ValueError(f"{name}() of an empty tensor (shape {x.shape})")
+        xp = array_module(x.data)
+        return make(xp.asarray(forward(x.data, axis=None if axes is None else axes[0], keepdims=keepdims)))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Indices of the {name[3:]} values along `axis` (of the flattened tensor when None); no gradient."
+    return op
+
+
+argmax = _index_reduction("argmax", lambda x, **kw: x.argmax(**kw))
+argmin = _index_reduction("argmin", lambda x, **kw: x.argmin(**kw))
+
+
+def any(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
+    """Whether any element is true (non-zero) along `axis`; no gradient."""
+    x = as_tensor(x)
+    return make(array_module(x.data).asarray(x.data.any(axis=_axes(x, axis, dim), keepdims=keepdims)))
+
+
+def all(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
+    """Whether every element is true (non-zero) along `axis`; no gradient."""
+    x = as_tensor(x)
+    return make(array_module(x.data).asarray(x.data.all(axis=_axes(x, axis, dim), keepdims=keepdims)))
