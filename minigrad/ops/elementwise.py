@@ -112,7 +112,7 @@ def _true_divide(a, b):
 
 
 def _is_float64(x) -> bool:
-    return getattr(x, "dtype", None) == float64
+    return hasattr(x, "dtype") and x.dtype == float64
 
 
 div = binary("div", _true_divide,
