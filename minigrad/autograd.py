@@ -103,6 +103,7 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
     if targets is None:
         targets = leaves + [t for t in order if t._retains_grad]
     wanted = set(targets)
+    wanted_nodes = {t for t in targets if t._node is not None}
     F = ops if create_graph else array_math(roots[0].data)
     pending: dict[Tensor, Any] = {}
     for root, g in zip(roots, seeds):
@@ -112,7 +113,7 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
         g = pending.pop(t, None)
         if g is None:
             continue
-        if t in wanted:
+        if wanted_nodes and t in wanted_nodes:
             found[t] = g
         edges, inputs, arrays = t._node
         if create_graph:

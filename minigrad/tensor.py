@@ -224,8 +224,10 @@ def record(data, inputs: tuple, arrays: tuple, grads: tuple) -> Tensor:
     if data.__class__ is not _ndarray and isinstance(data, np.generic):
         data = np.asarray(data)  # numpy turns 0-d results into scalars; keep arrays
     if grad_mode.enabled:
-        edges = tuple((f, x) for f, x in zip(grads, inputs)
-                      if f is not None and x.__class__ is Tensor and x.requires_grad)
+        edges = ()
+        for f, x in zip(grads, inputs):
+            if f is not None and x.__class__ is Tensor and x.requires_grad:
+                edges += ((f, x),)
         if edges:
             return make(data, (edges, inputs, arrays))
     return make(data)

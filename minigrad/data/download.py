@@ -1,11 +1,12 @@
 """Fetch data sets: mirrors, checksums, retries, atomic writes, safe extraction and a local cache.
 
-- ``download_data(url_or_resource)`` fetches one file, or a ``ResourceSet`` of files into one folder.
+- ``download_data(url_or_resource)`` fetches one file, or a ``ResourceSet`` of files to a folder.
 - ``untar_data(url)`` fetches an archive and extracts it, returning the extracted folder.
 
 Downloads are cached under ``$MINIGRAD_HOME`` (default ``~/.minigrad``): downloaded files in
-``archive/``, extracted folders and file sets in ``data/``. To work offline, pass a local path or a
-``file://`` URL, or set ``$MINIGRAD_DATA`` to a folder holding the archives, extracted folders or files.
+``archive/``, extracted folders and file sets in ``data/``. To work offline, pass a local path or
+a ``file://`` URL, or set ``$MINIGRAD_DATA`` to a folder holding the archives, the extracted
+folders or the files.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ _CHECKSUM = re.compile(r"md5:[0-9a-fA-F]{32}|sha256:[0-9a-fA-F]{64}")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
 _CORRUPT_ARCHIVE = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile)
 _TAR_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 class DownloadError(RuntimeError):
@@ -71,7 +73,8 @@ def _parse_checksum(checksum: str) -> tuple[str, str]:
     """``"md5:<hex>"`` or ``"sha256:<hex>"`` as (algorithm, lower-case hex digest)."""
     if not isinstance(checksum, str) or not _CHECKSUM.fullmatch(checksum):
         raise ValueError(
-            f"checksum must look like 'md5:<32 hex digits>' or 'sha256:<64 hex digits>', got {checksum!r}"
+            "checksum must look like 'md5:<32 hex digits>' or 'sha256:<64 hex digits>', "
+            f"got {checksum!r}"
         )
     algorithm, _, digest = checksum.partition(":")
     return algorithm, digest.lower()
@@ -81,7 +84,8 @@ def _parse_checksum(checksum: str) -> tuple[str, str]:
 class Resource:
     """One file: its name, the URLs it can be fetched from (tried in order), and what it must match.
 
-    ``checksum`` is ``"md5:<hex>"`` or ``"sha256:<hex>"``; ``size`` is in bytes. Either may be None.
+    ``urls`` may be a single URL. ``checksum`` is ``"md5:<hex>"`` or ``"sha256:<hex>"``; ``size``
+    is in bytes; either may be None.
     """
 
     filename: str
@@ -90,7 +94,8 @@ class Resource:
     size: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "urls", tuple(self.urls))
+        urls = (self.urls,) if isinstance(self.urls, str) else tuple(self.urls)
+        object.__setattr__(self, "urls", urls)
         if not self.urls:
             raise ValueError(f"Resource {self.filename!r} needs at least one URL")
         if self.checksum is not None:
@@ -155,16 +160,17 @@ def download_data(
 ) -> Path:
     """Fetch a file and return its path; for a ``ResourceSet``, return the folder holding its files.
 
-    ``resource_or_url`` is a ``Resource``, an http(s) URL, a ``file://`` URL or a local path (returned
-    as is). A single file goes to the folder ``dest`` (default ``$MINIGRAD_HOME/archive``); a
-    ``ResourceSet`` to ``dest/<name>`` (default ``$MINIGRAD_HOME/data/<name>``). Unless ``force``,
-    a copy in ``$MINIGRAD_DATA`` (a set: in ``$MINIGRAD_DATA/<name>`` or ``$MINIGRAD_DATA``) or a
-    cached download is used without touching the network. ``checksum`` (``"md5:<hex>"`` or
-    ``"sha256:<hex>"``) overrides the published one; local copies are checked only against it.
+    ``resource_or_url`` is a ``Resource``, an http(s) URL, a ``file://`` URL or a local path
+    (returned as is). A single file goes to the folder ``dest`` (default
+    ``$MINIGRAD_HOME/archive``); a ``ResourceSet`` to ``dest/<name>`` (default
+    ``$MINIGRAD_HOME/data/<name>``). Unless ``force``, a copy in ``$MINIGRAD_DATA`` (for a set:
+    in ``$MINIGRAD_DATA/<name>`` or ``$MINIGRAD_DATA``) or a cached download is used without
+    touching the network. ``checksum`` (``"md5:<hex>"`` or ``"sha256:<hex>"``) overrides the
+    published one; local copies are checked only against it.
     """
     if isinstance(resource_or_url, ResourceSet):
         if checksum is not None:
-            raise ValueError("checksum= is for a single file; each Resource of a ResourceSet has its own")
+            raise ValueError("checksum= is for one file; each Resource of a ResourceSet has one")
         return _download_set(resource_or_url, dest, force)
     source = _resolve(resource_or_url, checksum)
     return _obtain(source, Path(dest) if dest else _home() / "archive", force, checksum)
@@ -177,7 +183,7 @@ def untar_data(
     force: bool = False,
     checksum: str | None = None,
 ) -> Path:
-    """Fetch an archive (.tgz, .tar.gz, .tar.bz2, .tar.xz, .tar or .zip), extract it, return the folder.
+    """Fetch an archive (.tgz, .tar.gz, .tar.bz2, .tar.xz, .tar, .zip); return its extracted folder.
 
     The folder is ``dest/<archive name>`` (default ``$MINIGRAD_HOME/data/<archive name>``, e.g.
     ``mnist_sample``), holding the contents of the archive's single top-level folder. An extracted
@@ -189,12 +195,13 @@ def untar_data(
     filename = source.name if isinstance(source, Path) else source.filename
     stem = _archive_stem(filename)
     if stem is None:
-        raise ValueError(f"{filename!r} is not an archive; expected one of {', '.join(_ARCHIVE_SUFFIXES)}")
+        suffixes = ", ".join(_ARCHIVE_SUFFIXES)
+        raise ValueError(f"{filename!r} is not an archive; expected a name ending in {suffixes}")
     target = (Path(dest) if dest else _home() / "data") / stem
     local = _local_data()
     if not force:
-        for folder in (local / stem if local else None, target):
-            if folder is not None and folder.is_dir():
+        for folder in ([local / stem] if local else []) + [target]:
+            if folder.is_dir():
                 return folder
     archive = _obtain(source, _home() / "archive", force, checksum)
     if isinstance(source, Resource):
@@ -345,7 +352,7 @@ def _get(url: str, dest: Path) -> None:
         if exc.response.status_code >= 500:
             raise _TransientError(status) from exc
         raise DownloadError(status) from exc
-    except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+    except _TRANSIENT as exc:
         raise _TransientError(f"{url}: {exc}") from exc
     except requests.RequestException as exc:
         raise DownloadError(f"{url}: {exc}") from exc
@@ -404,14 +411,16 @@ def _digest(path: Path, algorithm: str) -> str:
 
 
 def _verify(path: Path, source: str, checksum: str | None, size: int | None) -> None:
-    """Raise ``ChecksumError`` naming ``source`` unless ``path`` has the expected size and digest."""
+    """Raise ``ChecksumError``, naming ``source``, if ``path`` lacks the expected size or digest."""
     if size is not None and (actual_size := path.stat().st_size) != size:
         raise ChecksumError(f"{source}: expected {size:,} bytes, got {actual_size:,}")
     if checksum is not None:
         algorithm, expected = _parse_checksum(checksum)
         actual = _digest(path, algorithm)
         if actual != expected:
-            raise ChecksumError(f"{source}: {algorithm} mismatch: expected {expected}, got {actual}")
+            raise ChecksumError(
+                f"{source}: {algorithm} mismatch: expected {expected}, got {actual}"
+            )
 
 
 def _matches(path: Path, resource: Resource) -> bool:
@@ -426,7 +435,7 @@ def _matches(path: Path, resource: Resource) -> bool:
 
 
 def _extract(archive: Path, target: Path, hint: str) -> None:
-    """Extract ``archive`` to ``target``, via a temporary sibling folder renamed into place when complete."""
+    """Extract ``archive`` to ``target`` via a temporary sibling folder, renamed when complete."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f"{target.name}.part-{secrets.token_hex(4)}")
     staging.mkdir()
@@ -444,7 +453,10 @@ def _extract(archive: Path, target: Path, hint: str) -> None:
 
 
 def _single_folder(folder: Path) -> Path:
-    """The only entry of ``folder`` if that is a folder (an archive's top-level folder), else ``folder``."""
+    """The only entry of ``folder`` if it is a folder (the archive's top folder), else ``folder``.
+
+    Whatever that folder is called in the archive, it is renamed after the archive.
+    """
     entries = list(folder.iterdir())
     if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
         return entries[0]
@@ -452,7 +464,7 @@ def _single_folder(folder: Path) -> Path:
 
 
 def _replace_folder(new: Path, target: Path) -> None:
-    """Rename ``new`` to ``target``; an existing ``target`` is moved aside first and removed after."""
+    """Rename ``new`` to ``target``; an existing ``target`` is moved aside, then removed."""
     if not target.exists():
         os.replace(new, target)
         return
@@ -480,12 +492,17 @@ def _unzip(archive: Path, dest: Path) -> None:
         zf.extractall(dest)
 
 
+def _parts(name: str) -> tuple[str, ...]:
+    """The components of a path in an archive, with '\\' taken as a separator too."""
+    return PurePosixPath(name.replace("\\", "/")).parts
+
+
 def _member_parts(name: str) -> tuple[str, ...]:
-    """The path components of an archive member's name; refuses absolute paths and '..'."""
-    path = PurePosixPath(name.replace("\\", "/"))
-    if path.is_absolute() or PureWindowsPath(name).drive or ".." in path.parts:
+    """The components of an archive member's name; refuses absolute paths and '..'."""
+    parts = _parts(name)
+    if parts[:1] == ("/",) or PureWindowsPath(name).drive or ".." in parts:
         raise ArchiveError(f"refusing archive member {name!r}: absolute path or '..' component")
-    return path.parts
+    return parts
 
 
 def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
@@ -506,10 +523,12 @@ def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
         if any(parts[:i] in symlinks for i in range(1, len(parts))) or (
             parts in symlinks and not member.issym()
         ):
-            raise ArchiveError(f"refusing archive member {member.name!r}: it would be written through a symbolic link")
+            raise ArchiveError(
+                f"refusing archive member {member.name!r}: it would be written through a symlink"
+            )
         if member.issym():
             _check_symlink(member, parts, symlinks)
-        elif member.islnk() and PurePosixPath(member.linkname.replace("\\", "/")).parts not in regular_files:
+        elif member.islnk() and _parts(member.linkname) not in regular_files:
             raise ArchiveError(
                 f"refusing hard link {member.name!r} -> {member.linkname!r}: "
                 "it does not point to a regular file stored before it"
@@ -518,13 +537,15 @@ def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
             regular_files.add(parts)
 
 
-def _check_symlink(member: tarfile.TarInfo, parts: tuple[str, ...], symlinks: set[tuple[str, ...]]) -> None:
+def _check_symlink(
+    member: tarfile.TarInfo, parts: tuple[str, ...], symlinks: set[tuple[str, ...]]
+) -> None:
     refusal = f"refusing symbolic link {member.name!r} -> {member.linkname!r}"
-    link = member.linkname.replace("\\", "/")
-    if PurePosixPath(link).is_absolute() or PureWindowsPath(member.linkname).drive:
+    link = _parts(member.linkname)
+    if link[:1] == ("/",) or PureWindowsPath(member.linkname).drive:
         raise ArchiveError(f"{refusal}: absolute target")
     where = list(parts[:-1])
-    for part in PurePosixPath(link).parts:
+    for part in link:
         if tuple(where) in symlinks:
             raise ArchiveError(f"{refusal}: its target passes through another symbolic link")
         if part != "..":

@@ -61,6 +61,8 @@ def normalize_axis(axis, ndim: int, *, allow_none: bool = True) -> tuple[int, ..
         if allow_none:
             return None
         raise TypeError("an axis is required")
+    if axis.__class__ is int and -ndim <= axis < ndim:
+        return (axis % ndim,)
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     out = []
     for a in axes:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..backend import array_module
 from ..tensor import Tensor, float32, float64, grad_mode, make, record, tensor
-from .common import as_tensor, operands, same_device
+from .common import as_tensor, operands
 
 _ndarray = np.ndarray
 
@@ -70,14 +70,26 @@ def unary(name: str, forward, grad, *, floating: bool = True):
     return op
 
 
-def _operands_error(name: str, a, b) -> Exception:
-    """Why numpy refused two operands: different devices, or shapes that don't broadcast."""
-    tensors = [t for t in (a, b) if isinstance(t, Tensor)]
-    if len({t.device for t in tensors}) > 1:
+def _operands_error(name: str, *operands) -> Exception:
+    """Why the backend refused the operands: different devices, or shapes that don't broadcast."""
+    devices = list(dict.fromkeys(t.device for t in operands if isinstance(t, Tensor)))
+    if len(devices) > 1:
         return RuntimeError(f"{name}: expected all tensors to be on the same device, but found tensors on "
-                            f"{tensors[0].device} and {tensors[1].device}")
-    shapes = [getattr(t, "shape", ()) for t in (a, b)]
-    return ValueError(f"{name}: shapes {shapes[0]} and {shapes[1]} can't be broadcast together")
+                            f"{' and '.join(devices)}")
+    shapes = " and ".join(str(getattr(t, "shape", ())) for t in operands)
+    return ValueError(f"{name}: shapes {shapes} can't be broadcast together")
+
+
+def _sigmoid(x, xp):
+    """1 / (1 + e^-x), computed as (1 + tanh(x / 2)) / 2, which never overflows."""
+    half = _HALF if x.dtype.itemsize >= 4 else x.dtype.type(0.5)
+    out = xp.tanh(x * half)
+    out += 1
+    out *= half
+    return out
+
+
+_HALF = np.float32(0.5)  # cheaper than a Python 0.5; keeps float32 and float64 as they are
 
 
 def _module(ad, bd):
@@ -137,15 +149,15 @@ exp = unary("exp", lambda xp, x: xp.exp(x),
 log = unary("log", lambda xp, x: xp.log(x),
             lambda F, g, out, x: g / x)
 sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x),
-             lambda F, g, out, x: g * 0.5 / out)
+             lambda F, g, out, x: g / (out + out))
 abs = unary("abs", lambda xp, x: xp.abs(x),
             lambda F, g, out, x: g * F.sign(x), floating=False)
 tanh = unary("tanh", lambda xp, x: xp.tanh(x),
              lambda F, g, out, x: g * (1 - out * out))
-sigmoid = unary("sigmoid", lambda xp, x: xp.tanh(x * 0.5) * 0.5 + 0.5,  # 1/(1+e^-x), without overflow
-                lambda F, g, out, x: g * out * (1 - out))
+sigmoid = unary("sigmoid", lambda xp, x: _sigmoid(x, xp),
+                lambda F, g, out, x: g * (out - out * out))
 relu = unary("relu", lambda xp, x: xp.maximum(x, 0),
-             lambda F, g, out, x: g * (out > 0), floating=False)
+             lambda F, g, out, x: g * F.sign(out), floating=False)  # sign(out) is 1 where x > 0, else 0
 
 
 def clamp(x, min=None, max=None) -> Tensor:
@@ -172,16 +184,13 @@ def where(cond, a, b) -> Tensor:
     """Elementwise `a` where `cond` is true, else `b` (the chapter's Nx.select)."""
     cond = as_tensor(cond)
     cd = cond.data
-    a, b, ad, bd = operands(a, b)
-    same_device([t for t in (cond, a, b) if isinstance(t, Tensor)])
-    if cd.dtype != bool:
+    if cd.dtype.kind != "b":
         raise TypeError(f"where: the condition must be a bool tensor, got dtype {cd.dtype}")
-    xp = array_module(cd)
+    a, b, ad, bd = (a, b, a.data, b.data) if a.__class__ is b.__class__ is Tensor else operands(a, b)
     try:
-        data = xp.where(cd, ad, bd)
-    except ValueError:
-        shapes = [getattr(d, "shape", ()) for d in (cd, ad, bd)]
-        raise ValueError(f"where: shapes {shapes} can't be broadcast together") from None
+        data = (np if cd.__class__ is _ndarray else array_module(cd)).where(cd, ad, bd)
+    except (ValueError, TypeError):
+        raise _operands_error("where", cond, a, b) from None
     return record(data, (cond, a, b), (cd, ad, bd), _where_grads)
 
 

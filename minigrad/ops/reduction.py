@@ -11,7 +11,8 @@ import math
 
 from ..backend import array_module
 from ..tensor import Tensor, make, record
-from .common import as_tensor, floated, normalize_axis
+from ..tensor import float32
+from .common import as_tensor, normalize_axis
 
 
 def _axes(x: Tensor, axis, dim):
@@ -19,58 +20,65 @@ def _axes(x: Tensor, axis, dim):
         if axis is not None:
             raise TypeError("pass either axis or dim, not both")
         axis = dim
-    return normalize_axis(axis, x.ndim)
+    return None if axis is None else normalize_axis(axis, x.ndim)
 
 
 def _kept_shape(shape, axes) -> tuple[int, ...]:
     """`shape` with the reduced axes kept as size 1."""
-    return tuple(1 if axes is None or i in axes else n for i, n in enumerate(shape))
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _reduction(name: str, forward, make_grad, *, floating: bool = False, empty_ok: bool = True):
+def _reduction(name: str, forward, grad, *, floating: bool = False, empty_ok: bool = True):
+    """A reduction from ``forward(x, axes, keepdims, count)`` and ``grad(F, g, out, x, kept, axes, count)``.
+
+    `kept` is x's shape with the reduced axes as size 1, `count` how many elements
+    each output element reduces.
+    """
+
     def op(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
         x = as_tensor(x)
-        axes = _axes(x, axis, dim)
-        xd = floated(x.data) if floating else x.data
-        if not empty_ok and _reduces_empty(xd.shape, axes):
+        axes = _axes(x, axis, dim) if axis is not None or dim is not None else None
+        xd = x.data
+        if floating and xd.dtype.kind != "f":
+            xd = xd.astype(float32)
+        kept = _kept_shape(xd.shape, axes)
+        count = xd.size // math.prod(kept) if xd.size else 0
+        if not empty_ok and count == 0:
             raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
-        data = forward(xd, axis=axes, keepdims=keepdims)
-        return record(data, (x,), (xd,), (make_grad(x.shape, axes),))
+        data = forward(xd, axes, keepdims, count)
+        return record(data, (x,), (xd,), (lambda F, g, out, x: grad(F, g, out, x, kept, axes, count),))
 
     op.__name__ = op.__qualname__ = name
     return op
 
 
-def _reduces_empty(shape, axes) -> bool:
-    return 0 in (shape if axes is None else [shape[i] for i in axes])
+def _mean(total, count: int):
+    return total / count if count else total * math.nan  # the mean of nothing is nan, as in numpy
 
 
-def _sum_grad(shape, axes):
-    kept = _kept_shape(shape, axes)
-    return lambda F, g, out, x: F.broadcast_to(g.reshape(kept), shape)
+def _sum_grad(F, g, out, x, kept, axes, count):
+    return F.broadcast_to(g.reshape(kept), x.shape)
 
 
-def _mean_grad(shape, axes):
-    kept = _kept_shape(shape, axes)
-    count = math.prod(n for n, k in zip(shape, kept) if k == 1 and n != 1) or 1
-    return lambda F, g, out, x: F.broadcast_to(g.reshape(kept) / count, shape)
+def _mean_grad(F, g, out, x, kept, axes, count):
+    return F.broadcast_to(g.reshape(kept) / (count or 1), x.shape)
 
 
-def _extremum_grad(shape, axes):
+def _extremum_grad(F, g, out, x, kept, axes, count):
     """Shared equally between the elements that reached the max (or min)."""
-    kept = _kept_shape(shape, axes)
-
-    def grad(F, g, out, x):
-        hits = (x == out.reshape(kept)).astype(g.dtype)
-        return hits * (g.reshape(kept) / hits.sum(axes, keepdims=True))
-
-    return grad
+    hits = (x == out.reshape(kept)).astype(g.dtype)
+    return hits * (g.reshape(kept) / hits.sum(axes, keepdims=True))
 
 
-sum = _reduction("sum", lambda x, **kw: x.sum(**kw), _sum_grad)
-mean = _reduction("mean", lambda x, **kw: x.mean(**kw), _mean_grad, floating=True)
-max = _reduction("max", lambda x, **kw: x.max(**kw), _extremum_grad, empty_ok=False)
-min = _reduction("min", lambda x, **kw: x.min(**kw), _extremum_grad, empty_ok=False)
+sum = _reduction("sum", lambda x, axes, keepdims, count: x.sum(axes, keepdims=keepdims), _sum_grad)
+mean = _reduction("mean", lambda x, axes, keepdims, count: _mean(x.sum(axes, keepdims=keepdims), count),
+                  _mean_grad, floating=True)
+max = _reduction("max", lambda x, axes, keepdims, count: x.max(axes, keepdims=keepdims), _extremum_grad,
+                 empty_ok=False)
+min = _reduction("min", lambda x, axes, keepdims, count: x.min(axes, keepdims=keepdims), _extremum_grad,
+                 empty_ok=False)
 sum.__doc__ = "Sum over `axis` (all axes by default)."
 mean.__doc__ = "Mean over `axis` (all axes by default); integer tensors give float32."
 max.__doc__ = "Max over `axis`; tied maxima share the gradient equally."

@@ -1,0 +1,311 @@
+"""Module and Parameter: the containers that hold a model's weights, as in PyTorch.
+
+A *parameter* is a plain leaf :class:`~minigrad.Tensor`, not a subclass: the ops' fast
+paths test ``x.__class__ is Tensor``, so a subclass would be slower everywhere. What
+makes a tensor a parameter is where it is put: assigning a tensor to an attribute of a
+module registers it (in assignment order) when it is
+
+* a leaf tensor with ``requires_grad=True``, or
+* made by :func:`Parameter` (even with ``requires_grad=False``: a frozen parameter
+  still belongs to ``parameters()`` and ``state_dict()``).
+
+Any other tensor (one without gradient, or the result of an op) stays a plain attribute.
+Sub-modules assigned as attributes are registered the same way.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from typing import Any, Iterator, Mapping, NamedTuple
+
+import numpy as np
+
+from ..backend import is_cupy_array, parse_device, to_device
+from ..tensor import Tensor, tensor
+
+_made_by_parameter: "weakref.WeakSet[Tensor]" = weakref.WeakSet()
+
+
+def Parameter(data, requires_grad: bool = True) -> Tensor:
+    """A new leaf tensor holding a copy of `data`, marked as a module parameter.
+
+    `data` may be a tensor (its device and dtype are kept), a numpy/cupy array or
+    nested Python numbers (floats become float32). It must be a float: only float
+    tensors can require gradients.
+    """
+    if isinstance(data, Tensor):
+        array = data.data.copy()
+    elif isinstance(data, (np.ndarray, np.generic)) or is_cupy_array(data):
+        array = data.copy()
+    else:
+        array = tensor(data).data
+    if getattr(array, "ndim", 1) == 0:
+        array = array.reshape(())
+    if array.dtype.kind != "f":
+        raise TypeError(f"Parameter needs float data (only floats can be trained), got dtype {array.dtype}")
+    t = Tensor(array, requires_grad=requires_grad)
+    _made_by_parameter.add(t)
+    return t
+
+
+def is_parameter(value) -> bool:
+    """Whether assigning `value` to a module attribute registers it as a parameter."""
+    return isinstance(value, Tensor) and value.is_leaf and (value.requires_grad or value in _made_by_parameter)
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign parameters and sub-modules
+    in ``__init__`` (after ``super().__init__()``), and define ``forward``.
+
+        >>> class Net(Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc = Linear(4, 2)
+        ...     def forward(self, x):
+        ...         return self.fc(x).relu()
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ---- registering attributes -------------------------------------------------------
+    def _registries(self) -> tuple[OrderedDict, OrderedDict]:
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(
+                f"cannot assign parameters or modules before {type(self).__name__}.__init__() "
+                "has called super().__init__()"
+            )
+        return d["_parameters"], d["_modules"]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Module) or is_parameter(value):
+            params, modules = self._registries()
+            self.__dict__.pop(name, None)
+            (modules if isinstance(value, Module) else params)[name] = value
+            (params if isinstance(value, Module) else modules).pop(name, None)
+            return
+        d = self.__dict__
+        params, modules = d.get("_parameters", {}), d.get("_modules", {})
+        if name in params or name in modules:
+            kind = "parameter" if name in params else "sub-module"
+            if value is not None:
+                expected = ("a leaf tensor requiring grad (see minigrad.nn.Parameter)"
+                            if kind == "parameter" else "a Module")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to {kind} {name!r} of {type(self).__name__}: "
+                    f"expected {expected} or None (to load values, use load_state_dict)"
+                )
+            params.pop(name, None)
+            modules.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str) -> Any:  # only called when normal lookup fails
+        d = self.__dict__
+        if name in d.get("_parameters", ()):
+            return d["_parameters"][name]
+        if name in d.get("_modules", ()):
+            return d["_modules"][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        d = self.__dict__
+        if name in d.get("_parameters", ()):
+            del d["_parameters"][name]
+        elif name in d.get("_modules", ()):
+            del d["_modules"][name]
+        else:
+            object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules))
+
+    def register_parameter(self, name: str, value: Tensor | None) -> None:
+        """Register `value` (a leaf float tensor, requiring grad or not) as parameter `name`."""
+        if value is not None:
+            if not isinstance(value, Tensor) or not value.is_leaf or value.dtype.kind != "f":
+                raise TypeError(f"parameter {name!r} must be a leaf float tensor, got {value!r:.80}")
+            _made_by_parameter.add(value)
+        setattr(self, name, value)
+
+    # ---- running ---------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- walking the tree ----------------------------------------------------------------
+    def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, "Module"]]:
+        """(dotted name, module) for this module (name `prefix`) and every descendant, each once."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
+
+    def modules(self) -> Iterator["Module"]:
+        """This module and every descendant, each once, depth first in registration order."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """(name, module) of the direct sub-modules, each module once."""
+        seen = set()
+        for name, child in self._modules.items():
+            if id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator["Module"]:
+        for _, child in self.named_children():
+            yield child
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, parameter), e.g. ``("0.weight", ...)``; a shared parameter comes once
+        (under its first name) unless `remove_duplicate` is False."""
+        seen: set[int] = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        if not remove_duplicate:
+            modules = _all_paths(self, prefix) if recurse else modules
+        for mod_name, module in modules:
+            for name, p in module._parameters.items():
+                if p is None:
+                    continue
+                if remove_duplicate:
+                    if id(p) in seen:
+                        continue
+                    seen.add(id(p))
+                yield (f"{mod_name}.{name}" if mod_name else name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every parameter, once each, in registration order (a generator)."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    # ---- modes and gradients -----------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode on this module and all its descendants; returns self."""
+        for m in self.modules():
+            object.__setattr__(m, "training", bool(mode))
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``.grad = None``)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def to(self, device: str | None = None, dtype=None) -> "Module":
+        """Move (and/or cast to a float `dtype`) every parameter and its gradient, in place:
+        the parameter objects are kept, so an optimizer holding them keeps working."""
+        if device is not None:
+            device = "cpu" if parse_device(device)[0] == "cpu" else str(device)
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            raise TypeError(f"Module.to: parameters must stay float, got dtype {np.dtype(dtype)}")
+        for p in self.parameters():
+            for t in (p, p.grad):
+                if t is None:
+                    continue
+                data = t.data
+                if device is not None:
+                    data = to_device(data, device)
+                if dtype is not None:
+                    data = data.astype(dtype, copy=False)
+                t.data = data
+        return self
+
+    def cpu(self) -> "Module":
+        return self.to("cpu")
+
+    # ---- state ---------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, Tensor]":
+        """name -> a detached copy of each parameter (a snapshot: later training does not
+        change it). A parameter shared by two sub-modules appears under both names."""
+        return OrderedDict((name, Tensor(p.data.copy()))
+                           for name, p in self.named_parameters(remove_duplicate=False))
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy the values of `state` (name -> tensor or array) into the parameters.
+
+        The parameter objects are kept (an optimizer holding them keeps working); values
+        are cast to each parameter's dtype and moved to its device. Everything is checked
+        before anything is copied: a shape mismatch is always an error, and with `strict`
+        so are missing and unexpected keys. Returns the missing and unexpected keys.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict expects a mapping of name -> tensor, got {type(state).__name__}")
+        own = OrderedDict(self.named_parameters(remove_duplicate=False))
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        problems = []
+        if strict and missing:
+            problems.append("missing key(s) in state_dict: " + ", ".join(map(repr, missing)))
+        if strict and unexpected:
+            problems.append("unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected)))
+        arrays = {}
+        for name, p in own.items():
+            if name not in state:
+                continue
+            value = state[name]
+            if isinstance(value, Tensor):
+                array = value.data
+            elif isinstance(value, (np.ndarray, np.generic)) or is_cupy_array(value):
+                array = value
+            else:
+                problems.append(f"{name!r}: expected a tensor or an array, got {type(value).__name__}")
+                continue
+            if tuple(array.shape) != p.shape:
+                problems.append(f"size mismatch for {name!r}: the state has shape {tuple(array.shape)}, "
+                                f"the parameter in the model has shape {p.shape}")
+                continue
+            if array.dtype.kind not in "biuf":
+                problems.append(f"{name!r}: can't load dtype {array.dtype} into a {p.dtype} parameter")
+                continue
+            arrays[name] = array
+        if problems:
+            raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n  "
+                               + "\n  ".join(problems))
+        for name, array in arrays.items():
+            p = own[name]
+            p.data = to_device(array, p.device).astype(p.dtype, copy=True)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing ------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The layer's own settings, shown inside its parentheses in the repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [line for line in self.extra_repr().split("\n") if line]
+        for name, child in self._modules.items():
+            lines.append(f"({name}): " + repr(child).replace("\n", "\n  "))
+        name = type(self).__name__
+        if not lines:
+            return f"{name}()"
+        if len(lines) == 1 and not self._modules:
+            return f"{name}({lines[0]})"
+        return f"{name}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _all_paths(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
+    """(dotted name, module) for every path to every module: a shared module once per path."""
+    yield prefix, module
+    for name, child in module._modules.items():
+        yield from _all_paths(child, f"{prefix}.{name}" if prefix else name)
