@@ -492,17 +492,17 @@ def _unzip(archive: Path, dest: Path) -> None:
         zf.extractall(dest)
 
 
-def _parts(name: str) -> tuple[str, ...]:
-    """The components of a path in an archive, with '\\' taken as a separator too."""
-    return PurePosixPath(name.replace("\\", "/")).parts
+def _posix(name: str) -> PurePosixPath:
+    """A path stored in an archive, with '\\' taken as a separator too."""
+    return PurePosixPath(name.replace("\\", "/"))
 
 
 def _member_parts(name: str) -> tuple[str, ...]:
     """The components of an archive member's name; refuses absolute paths and '..'."""
-    parts = _parts(name)
-    if parts[:1] == ("/",) or PureWindowsPath(name).drive or ".." in parts:
+    path = _posix(name)
+    if path.is_absolute() or PureWindowsPath(name).drive or ".." in path.parts:
         raise ArchiveError(f"refusing archive member {name!r}: absolute path or '..' component")
-    return parts
+    return path.parts
 
 
 def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
@@ -528,7 +528,7 @@ def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
             )
         if member.issym():
             _check_symlink(member, parts, symlinks)
-        elif member.islnk() and _parts(member.linkname) not in regular_files:
+        elif member.islnk() and _posix(member.linkname).parts not in regular_files:
             raise ArchiveError(
                 f"refusing hard link {member.name!r} -> {member.linkname!r}: "
                 "it does not point to a regular file stored before it"
@@ -541,11 +541,11 @@ def _check_symlink(
     member: tarfile.TarInfo, parts: tuple[str, ...], symlinks: set[tuple[str, ...]]
 ) -> None:
     refusal = f"refusing symbolic link {member.name!r} -> {member.linkname!r}"
-    link = _parts(member.linkname)
-    if link[:1] == ("/",) or PureWindowsPath(member.linkname).drive:
+    link = _posix(member.linkname)
+    if link.is_absolute() or PureWindowsPath(member.linkname).drive:
         raise ArchiveError(f"{refusal}: absolute target")
     where = list(parts[:-1])
-    for part in link:
+    for part in link.parts:
         if tuple(where) in symlinks:
             raise ArchiveError(f"{refusal}: its target passes through another symbolic link")
         if part != "..":
