@@ -18,6 +18,8 @@ import functools
 import operator
 from typing import Any, Sequence
 
+import numpy as np
+
 from . import ops
 from .backend import array_math
 from .ops.common import sum_to
@@ -131,11 +133,26 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
     return [(t, found[t]) for t in targets if t in found]
 
 
-def _as_gradient(g, t: Tensor):
-    """A gradient for `t`, with its dtype: a new tensor, or the recorded one under create_graph."""
-    if isinstance(g, Tensor):
-        return g if g.dtype == t.dtype else g.astype(t.dtype)
-    return make(g.astype(t.dtype, copy=True))
+def _delivered(results, seeds) -> list[tuple[Tensor, Tensor]]:
+    """[(tensor, its gradient as a tensor of its dtype)], no two sharing memory.
+
+    A formula may pass an array straight through (d(a+b)/da = g), so one array can
+    reach several tensors, or be the caller's seed. Each delivered gradient must be
+    its own: arrays seen before, and views, are copied; fresh arrays are handed over.
+    """
+    seen = {id(s) for s in seeds}
+    out = []
+    for t, g in results:
+        if isinstance(g, Tensor):  # recorded under create_graph: tensors are never written in place
+            out.append((t, g if g.dtype == t.dtype else g.astype(t.dtype)))
+            continue
+        if isinstance(g, np.generic):  # numpy's 0-d results are scalars
+            g = np.array(g, dtype=t.dtype)
+        elif g.dtype != t.dtype or id(g) in seen or g.base is not None:
+            g = g.astype(t.dtype, copy=True)
+        seen.add(id(g))
+        out.append((t, make(g)))
+    return out
 
 
 def _seed(t: Tensor, gradient, create_graph: bool):
@@ -173,8 +190,7 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, cr
     seed = _seed(tensor, gradient, create_graph)
     found = _propagate([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
     with enable_grad() if create_graph else no_grad():
-        for t, g in found:
-            g = _as_gradient(g, t)
+        for t, g in _delivered(found, [seed]):
             t.grad = g if t.grad is None else t.grad + g
 
 
@@ -190,11 +206,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             raise RuntimeError(f"input {i} of grad() does not require grad")
     retain_graph = create_graph if retain_graph is None else retain_graph
     seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
-    found = dict(_propagate(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, targets=inputs))
+    found = dict(_delivered(_propagate(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
+                                       targets=inputs), seeds))
     result = []
     for i, t in enumerate(inputs):
         if t in found:
-            result.append(_as_gradient(found[t], t))
+            result.append(found[t])
         elif allow_unused:
             result.append(None)
         else:
