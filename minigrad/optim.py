@@ -128,7 +128,7 @@ class Optimizer:
                     f"parameter {i} has shape {data.shape} but its gradient has shape {grad.shape}"
                 )
             if grad.__class__ is _ndarray:
-                if not np.isfinite(grad).all():
+                if not _all_finite(grad):
                     raise _non_finite(i, p)
             else:
                 pending.append((i, p, array_module(grad).isfinite(grad).all()))
@@ -137,6 +137,24 @@ class Optimizer:
             if not bool(finite):
                 raise _non_finite(i, p)
         return found
+
+
+def _all_finite(grad: np.ndarray) -> bool:
+    """Whether a host array holds no NaN or inf.
+
+    The fast test is one BLAS dot product (a NaN or inf anywhere makes it non-finite),
+    cheaper than ``isfinite(grad).all()`` at every size. Only when it is not finite (or
+    the dtype has no BLAS dot) is every element checked, since the squares of huge but
+    finite values (|g| > 1e19 in float32) overflow too; numpy may then warn of the overflow.
+    """
+    if grad.dtype.kind == "f" and grad.dtype.itemsize >= 4:
+        flat = grad.reshape(-1)
+        try:
+            if math.isfinite(flat @ flat):
+                return True
+        except FloatingPointError:  # np.seterr(over="raise")
+            pass
+    return bool(np.isfinite(grad).all())
 
 
 def _non_finite(i: int, p: Tensor) -> FloatingPointError:
@@ -194,8 +212,7 @@ class SGD(Optimizer):
                 buf = momentum * state["momentum_buffer"] + (1 - self.dampening) * g
                 state["momentum_buffer"] = buf
             g = g + momentum * buf if self.nesterov else buf
-        step = self.lr * g  # a new array: safe to finish the update in it
-        return _subtract_into(data, step)
+        return _subtract_into(data, self.lr * g)
 
 
 class Adam(Optimizer):
@@ -247,7 +264,8 @@ class Adam(Optimizer):
 
 def _subtract_into(data, step):
     """data - step, written into `step` (a new array the caller owns) to save an allocation."""
-    if step.dtype == data.dtype and step.shape == data.shape:
-        xp = np if data.__class__ is _ndarray else array_module(data)
-        return xp.subtract(data, step, out=step)
-    return data - step
+    if step.dtype != data.dtype:
+        return data - step
+    if step.__class__ is _ndarray:
+        return np.subtract(data, step, out=step)
+    return array_module(step).subtract(data, step, out=step)

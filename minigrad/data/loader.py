@@ -6,7 +6,7 @@ batches of indices, fetches the items and collates them into batches:
 
     >>> dl = DataLoader(range(15), batch_size=5, shuffle=True, generator=minigrad.Generator(42))
     >>> [b.tolist() for b in dl]
-    [[...5 ints...], [...], [...]]
+    [[6, 7, 9, 3, 0], [11, 14, 10, 5, 2], [4, 12, 1, 13, 8]]
 
 A :class:`TensorDataset` (and a tensor used as a dataset) is batched without a Python
 loop per item: its tensors are indexed with the whole batch of indices at once (a

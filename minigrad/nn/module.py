@@ -10,7 +10,9 @@ module registers it (in assignment order) when it is
   still belongs to ``parameters()`` and ``state_dict()``).
 
 Any other tensor (one without gradient, or the result of an op) stays a plain attribute.
-Sub-modules assigned as attributes are registered the same way.
+Sub-modules assigned as attributes are registered the same way. As in PyTorch,
+``named_parameters()`` walks the tree depth first: a module's own parameters (in
+assignment order) come before those of its sub-modules.
 """
 
 from __future__ import annotations
@@ -24,7 +26,19 @@ import numpy as np
 from ..backend import is_cupy_array, parse_device, to_device
 from ..tensor import Tensor, tensor
 
-_made_by_parameter: "weakref.WeakSet[Tensor]" = weakref.WeakSet()
+# id -> weak reference of each tensor made by Parameter(). Not a WeakSet: that compares
+# tensors with ==, which is elementwise for tensors.
+_made_by_parameter: dict[int, weakref.ref] = {}
+
+
+def _mark(t: Tensor) -> None:
+    key = id(t)
+    _made_by_parameter[key] = weakref.ref(t, lambda _: _made_by_parameter.pop(key, None))
+
+
+def _marked(t: Tensor) -> bool:
+    ref = _made_by_parameter.get(id(t))
+    return ref is not None and ref() is t
 
 
 def Parameter(data, requires_grad: bool = True) -> Tensor:
@@ -36,22 +50,22 @@ def Parameter(data, requires_grad: bool = True) -> Tensor:
     """
     if isinstance(data, Tensor):
         array = data.data.copy()
-    elif isinstance(data, (np.ndarray, np.generic)) or is_cupy_array(data):
+    elif isinstance(data, np.ndarray) or is_cupy_array(data):
         array = data.copy()
+    elif isinstance(data, np.generic):
+        array = np.array(data)
     else:
         array = tensor(data).data
-    if getattr(array, "ndim", 1) == 0:
-        array = array.reshape(())
     if array.dtype.kind != "f":
         raise TypeError(f"Parameter needs float data (only floats can be trained), got dtype {array.dtype}")
     t = Tensor(array, requires_grad=requires_grad)
-    _made_by_parameter.add(t)
+    _mark(t)
     return t
 
 
 def is_parameter(value) -> bool:
     """Whether assigning `value` to a module attribute registers it as a parameter."""
-    return isinstance(value, Tensor) and value.is_leaf and (value.requires_grad or value in _made_by_parameter)
+    return isinstance(value, Tensor) and value.is_leaf and (value.requires_grad or _marked(value))
 
 
 class IncompatibleKeys(NamedTuple):
@@ -135,7 +149,7 @@ class Module:
         if value is not None:
             if not isinstance(value, Tensor) or not value.is_leaf or value.dtype.kind != "f":
                 raise TypeError(f"parameter {name!r} must be a leaf float tensor, got {value!r:.80}")
-            _made_by_parameter.add(value)
+            _mark(value)
         setattr(self, name, value)
 
     # ---- running ---------------------------------------------------------------------
@@ -304,8 +318,10 @@ class Module:
         return f"{name}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-def _all_paths(module: Module, prefix: str) -> Iterator[tuple[str, Module]]:
+def _all_paths(module: Module, prefix: str, ancestors: tuple = ()) -> Iterator[tuple[str, Module]]:
     """(dotted name, module) for every path to every module: a shared module once per path."""
+    if any(a is module for a in ancestors):
+        raise RuntimeError(f"module {prefix!r} contains itself: a module tree can't have cycles")
     yield prefix, module
     for name, child in module._modules.items():
-        yield from _all_paths(child, f"{prefix}.{name}" if prefix else name)
+        yield from _all_paths(child, f"{prefix}.{name}" if prefix else name, ancestors + (module,))

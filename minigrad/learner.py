@@ -1,0 +1,315 @@
+"""The Learner: a model, its data, a loss and an optimizer, trained epoch by epoch as fastai does.
+
+    >>> learn = Learner(dls, model, loss_func=mnist_loss, opt_func=SGD, metrics=batch_accuracy)
+    >>> learn.fit(10, lr=1.0)
+    epoch     train_loss  valid_loss  batch_accuracy  time
+    0         0.636857    0.503549    0.495584        00:00
+    ...
+
+Each epoch trains on ``dls.train`` (``model.train()``), then evaluates on ``dls.valid``
+under :func:`minigrad.no_grad` (``model.eval()``), and prints one row. The losses and
+metrics of an epoch are means over its batches *weighted by batch size*: for a loss or a
+metric that averages over the items of a batch, that is its exact mean over the whole
+data set, however the last batch falls. Everything shown is kept in ``learn.recorder``.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .autograd import no_grad
+from .optim import SGD
+from .tensor import Tensor, tensor
+
+__all__ = ["Learner", "Recorder"]
+
+
+class Recorder:
+    """The history of training: one entry per epoch (across all ``fit`` calls), and every batch's loss."""
+
+    def __init__(self, metric_names: list[str]):
+        self.metric_names = metric_names
+        self.train_losses: list[float] = []  # per epoch
+        self.valid_losses: list[float] = []  # per epoch
+        self.metrics: dict[str, list[float]] = {name: [] for name in metric_names}  # per epoch
+        self.times: list[float] = []  # seconds per epoch (training and validation)
+        self.losses: list[float] = []  # per training batch
+
+    @property
+    def values(self) -> list[list[float]]:
+        """One row per epoch: [train_loss, valid_loss, *metrics], as fastai's ``recorder.values``."""
+        columns = [self.train_losses, self.valid_losses, *self.metrics.values()]
+        return [list(row) for row in zip(*columns)]
+
+    def __len__(self) -> int:
+        return len(self.train_losses)
+
+    def __repr__(self) -> str:
+        return f"Recorder({len(self)} epochs, {len(self.losses)} batches)"
+
+
+class Learner:
+    """Train `model` on ``dls.train`` with `loss_func` and the optimizer ``opt_func(params, lr)``.
+
+    `dls` has ``.train`` and ``.valid`` loaders (:class:`minigrad.data.DataLoaders`), each
+    yielding ``(x, y)`` batches (or ``(x1, ..., xn, y)``: the model gets all but the last).
+    `model` is anything callable with ``.parameters()``; its ``train()``/``eval()`` are
+    called when it has them. `metrics` is a callable ``(preds, targets) -> scalar`` or a
+    list of them, computed on the validation set. `show=False` prints nothing.
+    """
+
+    def __init__(self, dls, model, loss_func: Callable, opt_func: Callable = SGD, lr: float = 1e-3,
+                 metrics: Callable | Iterable[Callable] | None = None, show: bool = True):
+        if not callable(model) or not hasattr(model, "parameters"):
+            raise TypeError(f"model must be callable and have .parameters(), got {type(model).__name__}")
+        if not callable(loss_func):
+            raise TypeError(f"loss_func must be callable, got {type(loss_func).__name__}")
+        if metrics is None:
+            metrics = []
+        elif callable(metrics):
+            metrics = [metrics]
+        else:
+            metrics = list(metrics)
+        for m in metrics:
+            if not callable(m):
+                raise TypeError(f"each metric must be callable, got {type(m).__name__}")
+        self.dls = dls
+        self.model = model
+        self.loss_func = loss_func
+        self.opt_func = opt_func
+        self.lr = _check_lr(lr)
+        self.metrics = metrics
+        self.show = show
+        self.opt = opt_func(model.parameters(), self.lr)
+        self.recorder = Recorder(_unique_names([_name(m) for m in metrics]))
+
+    # ---- training -------------------------------------------------------------------------
+    def fit(self, n_epoch: int, lr: float | None = None, show: bool | None = None) -> Recorder:
+        """Train for `n_epoch` epochs (at `lr` if given, which then stays the optimizer's rate)."""
+        if isinstance(n_epoch, bool) or not isinstance(n_epoch, int) or n_epoch < 0:
+            raise ValueError(f"n_epoch must be an int >= 0, got {n_epoch!r}")
+        if lr is not None:
+            self.lr = self.opt.lr = _check_lr(lr)
+        show = self.show if show is None else show
+        table = _Table(["epoch", "train_loss", "valid_loss", *self.recorder.metric_names, "time"]) if show else None
+        bar = _ProgressBar() if show and _is_terminal(sys.stdout) else None
+        try:
+            for epoch in range(n_epoch):
+                start = time.perf_counter()
+                train_loss = self._train_epoch(epoch, n_epoch, bar)
+                valid_loss, *metric_values = self._validate(bar, f"epoch {epoch + 1}/{n_epoch} valid")
+                elapsed = time.perf_counter() - start
+                rec = self.recorder
+                rec.train_losses.append(train_loss)
+                rec.valid_losses.append(valid_loss)
+                for name, value in zip(rec.metric_names, metric_values):
+                    rec.metrics[name].append(value)
+                rec.times.append(elapsed)
+                if table is not None:
+                    table.row([str(epoch), *(f"{v:.6f}" for v in (train_loss, valid_loss, *metric_values)),
+                               _format_time(elapsed)])
+        finally:
+            if bar is not None:
+                bar.clear()
+        return self.recorder
+
+    def _train_epoch(self, epoch: int, n_epoch: int, bar) -> float:
+        model, loss_func, opt = self.model, self.loss_func, self.opt
+        _set_mode(model, training=True)
+        losses, sizes = [], []
+        total = _safe_len(self.dls.train)
+        for i, batch in enumerate(self.dls.train):
+            xs, y = _split(batch)
+            loss = loss_func(model(*xs), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            losses.append(loss.data)  # converted at the end of the epoch: no GPU sync per batch
+            sizes.append(_batch_size(y))
+            if bar is not None:
+                bar.update(f"epoch {epoch + 1}/{n_epoch} train", i + 1, total)
+        if not losses:
+            raise ValueError("the training DataLoader gave no batches")
+        values = [_to_float(v) for v in losses]
+        self.recorder.losses.extend(values)
+        return _weighted_mean(values, sizes)
+
+    def validate(self, dl=None) -> list[float]:
+        """[valid_loss, *metrics] over `dl` (default ``dls.valid``), batch-size weighted, without gradients."""
+        return self._validate(None, "valid", dl)
+
+    def _validate(self, bar, label: str, dl=None) -> list[float]:
+        dl = self.dls.valid if dl is None else dl
+        model = self.model
+        _set_mode(model, training=False)
+        columns: list[list[Any]] = [[] for _ in range(1 + len(self.metrics))]
+        sizes = []
+        total = _safe_len(dl)
+        with no_grad():
+            for i, batch in enumerate(dl):
+                xs, y = _split(batch)
+                preds = model(*xs)
+                columns[0].append(_scalar(self.loss_func(preds, y)))
+                for column, metric in zip(columns[1:], self.metrics):
+                    column.append(_scalar(metric(preds, y)))
+                sizes.append(_batch_size(y))
+                if bar is not None:
+                    bar.update(label, i + 1, total)
+        if bar is not None:
+            bar.clear()
+        if not sizes:
+            raise ValueError("the validation DataLoader gave no batches")
+        return [_weighted_mean([_to_float(v) for v in column], sizes) for column in columns]
+
+    def predict(self, x) -> Tensor:
+        """The model's output for `x` (a batch), in eval mode and without recording gradients."""
+        model = self.model
+        was_training = getattr(model, "training", None)
+        if not isinstance(x, Tensor):
+            x = tensor(x)
+        _set_mode(model, training=False)
+        try:
+            with no_grad():
+                return model(x)
+        finally:
+            if was_training:
+                _set_mode(model, training=True)
+
+    def __repr__(self) -> str:
+        return f"Learner(model={type(self.model).__name__}, opt={self.opt!r}, epochs={len(self.recorder)})"
+
+
+def _check_lr(lr) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    return float(lr)
+
+
+def _split(batch) -> tuple[list, Any]:
+    """(the model's inputs, the target) of an (x, y) or (x1, ..., xn, y) batch."""
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise TypeError(
+            f"each batch must be a tuple (inputs..., targets), got a {type(batch).__name__}"
+            + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+            + ": build the dataset from (x, y) pairs, e.g. TensorDataset(x, y) or list(zip(x, y))"
+        )
+    return batch[:-1], batch[-1]
+
+
+def _set_mode(model, training: bool) -> None:
+    switch = getattr(model, "train" if training else "eval", None)
+    if callable(switch):
+        switch()
+
+
+def _scalar(value):
+    """A metric's or loss's value, still on its device when it is a tensor (synced once per epoch)."""
+    if isinstance(value, Tensor):
+        if value.data.size != 1:
+            raise ValueError(f"a loss or metric must be a scalar, got a tensor of shape {value.shape}")
+        return value.data
+    return value
+
+
+def _to_float(v) -> float:
+    """A Python float from a number or a one-element array (numpy or cupy)."""
+    return float(v.item()) if hasattr(v, "item") else float(v)
+
+
+def _batch_size(y) -> int:
+    shape = getattr(y, "shape", None)
+    if shape:
+        return shape[0]
+    try:
+        return len(y)
+    except TypeError:
+        return 1
+
+
+def _weighted_mean(values: list[float], sizes: list[int]) -> float:
+    return sum(v * n for v, n in zip(values, sizes)) / sum(sizes)
+
+
+def _safe_len(dl) -> int | None:
+    try:
+        return len(dl)
+    except TypeError:
+        return None
+
+
+def _name(metric) -> str:
+    fn = getattr(metric, "func", metric)  # functools.partial
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    out = []
+    for name in names:
+        candidate, k = name, 1
+        while candidate in out:
+            k += 1
+            candidate = f"{name}_{k}"
+        out.append(candidate)
+    return out
+
+
+def _format_time(seconds: float) -> str:
+    """mm:ss, or h:mm:ss past an hour (as fastai)."""
+    t = int(seconds)
+    h, m, s = t // 3600, t // 60 % 60, t % 60
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Table:
+    """fastai's console table: names padded to 8 characters, two spaces between columns."""
+
+    def __init__(self, names: list[str]):
+        self.widths = [max(len(n), 8) for n in names]
+        self._print("  ".join(n.ljust(w) for n, w in zip(names, self.widths)))
+
+    def row(self, cells: list[str]) -> None:
+        self._print("  ".join(c.ljust(w) for c, w in zip(cells, self.widths)))
+
+    @staticmethod
+    def _print(line: str) -> None:
+        print(line.rstrip(), flush=True)
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, redrawn at most every 0.1 s (shown only on a terminal)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.last = 0.0
+
+    def update(self, label: str, done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.1 and done != total:
+            return
+        self.last = now
+        if total:
+            filled = self.WIDTH * done // total
+            text = f"{label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}"
+        else:
+            text = f"{label} {done}"
+        self.stream.write("\r" + text.ljust(70))
+        self.stream.flush()
+
+    def clear(self) -> None:
+        self.stream.write("\r" + " " * 70 + "\r")
+        self.stream.flush()
+        self.last = 0.0

@@ -1,0 +1,144 @@
+"""Layers: Linear, the activations as modules, Flatten, and Sequential."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Iterator
+
+import numpy as np
+
+from ..backend import to_device
+from ..ops import flatten
+from ..ops.common import as_tensor
+from ..random import Generator, rand
+from ..tensor import DType, Tensor, float32
+from . import functional as F
+from .module import Module, Parameter
+
+
+def _count(name: str, value) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    return int(value)
+
+
+class Linear(Module):
+    """y = x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch.
+
+    Weight and bias start uniform in [-1/sqrt(in_features), 1/sqrt(in_features)) (PyTorch's
+    default), drawn from `generator` (or minigrad's default generator, see
+    :func:`minigrad.manual_seed`) on the host, weight first, so a seed gives the same
+    values on every device.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
+                 generator: Generator | None = None, device: str = "cpu", dtype: DType = float32):
+        super().__init__()
+        self.in_features = _count("in_features", in_features)
+        self.out_features = _count("out_features", out_features)
+        if np.dtype(dtype).kind != "f":
+            raise TypeError(f"Linear needs a float dtype, got {np.dtype(dtype)}")
+        bound = 1 / math.sqrt(self.in_features) if self.in_features else 0.0
+
+        def uniform(*shape) -> Tensor:
+            u = rand(*shape, generator=generator, dtype=dtype).data
+            return Parameter(to_device((u * 2 - 1) * np.asarray(bound, dtype=u.dtype), device))
+
+        self.weight = uniform(self.out_features, self.in_features)
+        self.bias = uniform(self.out_features) if bias else None
+
+    def forward(self, x) -> Tensor:
+        x = as_tensor(x)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            last = x.shape[-1] if x.ndim else "none (a 0-d tensor)"
+            hint = " (flatten the input first, e.g. with nn.Flatten())" if x.ndim > 2 else ""
+            raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
+                             f"the input's last dimension must be in_features={self.in_features}, got input "
+                             f"of shape {x.shape} (last dimension {last}){hint}")
+        if x.dtype.kind != "f":  # integer pixels, bools: compute in the layer's dtype (int64 @ float32 is float64)
+            x = x.astype(self.weight.dtype)
+        out = x @ self.weight.T
+        return out if self.bias is None else out + self.bias
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class ReLU(Module):
+    """max(x, 0), elementwise."""
+
+    def forward(self, x) -> Tensor:
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)), elementwise."""
+
+    def forward(self, x) -> Tensor:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    """tanh(x), elementwise."""
+
+    def forward(self, x) -> Tensor:
+        return F.tanh(x)
+
+
+class Flatten(Module):
+    """Merge dims start_dim..end_dim into one: (N, 28, 28) -> (N, 784) by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x) -> Tensor:
+        return flatten(as_tensor(x), self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Sequential(Module):
+    """Modules applied one after the other; registered as "0", "1", ... (or by the keys of
+    a single OrderedDict argument). Indexable (a slice gives a new Sequential of the same
+    module objects), sized and iterable. The same module may appear twice (shared weights)."""
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            items = list(modules[0].items())
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, m in items:
+            self._add(name, m)
+
+    def _add(self, name: str, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes Modules, got {type(module).__name__} at position {name!r}")
+        setattr(self, name, module)
+
+    def append(self, module: Module) -> "Sequential":
+        self._add(str(len(self)), module)
+        return self
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return Sequential(*modules[index])
+        try:
+            return modules[index]
+        except IndexError:
+            raise IndexError(f"index {index} is out of range for a Sequential of {len(modules)} modules") from None

@@ -1,0 +1,360 @@
+"""minigrad.nn.functional: activations and losses against hand-written numpy (float64),
+their gradients by finite differences, their stability at huge logits, and their shape checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigrad as mg
+from minigrad.nn import functional as F
+
+REDUCTIONS = ["mean", "sum", "none"]
+HYP = settings(max_examples=15, deadline=None)
+
+
+# ---- numpy references ----------------------------------------------------------------------
+def np_reduce(x, reduction):
+    return {"mean": np.mean, "sum": np.sum, "none": lambda a: a}[reduction](x)
+
+
+def np_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def np_log_softmax(x, axis=-1):
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def np_softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def t64(a, requires_grad=False):
+    return mg.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)
+
+
+def close(t, expected, **kw):
+    np.testing.assert_allclose(t.numpy(), expected, **{"rtol": 1e-10, "atol": 1e-12, **kw})
+
+
+# ---- hypothesis strategies ----------------------------------------------------------------------
+shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+
+
+def floats(lo=-5.0, hi=5.0):
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def pairs(draw, elements=floats(), target_elements=floats()):
+    shape = draw(shapes)
+    return (draw(hnp.arrays(np.float64, shape, elements=elements)),
+            draw(hnp.arrays(np.float64, shape, elements=target_elements)))
+
+
+@st.composite
+def class_problems(draw):
+    n, c = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    logits = draw(hnp.arrays(np.float64, (n, c), elements=floats()))
+    target = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
+    return logits, target
+
+
+# ---- activations ---------------------------------------------------------------------------
+@given(hnp.arrays(np.float64, shapes, elements=floats(-30, 30)))
+@HYP
+def test_activations_match_numpy(x):
+    close(F.relu(t64(x)), np.maximum(x, 0))
+    close(F.sigmoid(t64(x)), np_sigmoid(x), rtol=1e-9)
+    close(F.tanh(t64(x)), np.tanh(x))
+
+
+@given(hnp.arrays(np.float64, shapes, elements=floats(-30, 30)), st.integers(-3, 2))
+@HYP
+def test_softmax_and_log_softmax_match_numpy(x, dim):
+    dim = dim % x.ndim
+    close(F.softmax(t64(x), dim=dim), np_softmax(x, dim), rtol=1e-9)
+    close(F.log_softmax(t64(x), dim=dim), np_log_softmax(x, dim), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(F.softmax(t64(x), dim=dim).numpy().sum(axis=dim), 1.0, rtol=1e-12)
+
+
+@given(hnp.arrays(np.float64, (3, 4), elements=floats()), st.sampled_from([0, 1, -1]))
+@HYP
+def test_softmax_gradients(x, dim):
+    w = np.random.default_rng(0).standard_normal(x.shape)
+    assert mg.gradcheck(lambda a: F.softmax(a, dim=dim) * mg.tensor(w), [t64(x)])
+    assert mg.gradcheck(lambda a: F.log_softmax(a, dim=dim), [t64(x)])
+
+
+def test_log_softmax_second_derivatives():
+    x = t64(np.random.default_rng(1).standard_normal((2, 3)))
+    assert mg.gradgradcheck(lambda a: F.log_softmax(a, dim=-1), [x])
+
+
+def test_log_softmax_is_stable_at_huge_logits():
+    x = mg.tensor([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], requires_grad=True)
+    out = F.log_softmax(x, dim=-1)
+    expected = np.array([[0.0, -2e4, -1e4], [-np.log(3)] * 3])
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+    (out * mg.tensor([[1.0, 2.0, 3.0], [1.0, 0.0, 0.0]])).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    # d/dx sum(w * log_softmax(x)) = w - softmax(x) * sum(w)
+    np.testing.assert_allclose(x.grad.numpy(), [[1 - 6, 2, 3], [1 - 1 / 3, -1 / 3, -1 / 3]], atol=1e-6)
+    s = F.softmax(mg.tensor([1e4, 0.0, -1e4]))
+    np.testing.assert_allclose(s.numpy(), [1.0, 0.0, 0.0])
+
+
+def test_softmax_of_integers_is_float():
+    out = F.softmax(mg.tensor([1, 2, 3]))
+    assert out.dtype == mg.float32
+    np.testing.assert_allclose(out.numpy(), np_softmax(np.array([1.0, 2, 3])), rtol=1e-6)
+
+
+# ---- elementwise losses against numpy, every reduction -----------------------------------------------
+def ref_mse(x, t):
+    return (x - t) ** 2
+
+
+def ref_l1(x, t):
+    return np.abs(x - t)
+
+
+def ref_bce(p, t):
+    return -(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+
+def ref_bce_logits(x, t):
+    return np.logaddexp(0, x) - x * t  # log(1 + e^x) - x t, computed another way
+
+
+def ref_mnist(p, t):
+    s = np_sigmoid(p)
+    return np.where(t == 1, 1 - s, s)
+
+
+probabilities = floats(0.02, 0.98)
+zero_one = st.sampled_from([0.0, 1.0])
+LOSSES = [
+    (F.mse_loss, ref_mse, floats(), floats()),
+    (F.l1_loss, ref_l1, floats(), floats()),
+    (F.binary_cross_entropy, ref_bce, probabilities, probabilities),
+    (F.binary_cross_entropy_with_logits, ref_bce_logits, floats(-20, 20), probabilities),
+    (F.mnist_loss, ref_mnist, floats(), zero_one),
+]
+LOSS_IDS = [f.__name__ for f, *_ in LOSSES]
+
+
+@pytest.mark.parametrize("loss, ref, xs, ts", LOSSES, ids=LOSS_IDS)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(data=st.data())
+@HYP
+def test_loss_matches_numpy(loss, ref, xs, ts, reduction, data):
+    x, t = data.draw(pairs(xs, ts))
+    out = loss(t64(x), t64(t), reduction=reduction)
+    expected = np_reduce(ref(x, t), reduction)
+    assert out.shape == np.shape(expected)
+    close(out, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss, ref, xs, ts", LOSSES, ids=LOSS_IDS)
+@given(data=st.data())
+@HYP
+def test_loss_gradients(loss, ref, xs, ts, data):
+    x, t = data.draw(pairs(xs, ts))
+    if loss is F.l1_loss:  # |d| has a kink at d = 0, where finite differences can't agree
+        x = np.where(np.abs(x - t) < 1e-3, t + 0.5, x)
+    for reduction in REDUCTIONS:
+        assert mg.gradcheck(lambda a: loss(a, t64(t), reduction=reduction), [t64(x)])
+    if loss is not F.mnist_loss:  # mnist_loss's targets select, they are not differentiable
+        assert mg.gradcheck(lambda a, b: loss(a, b), [t64(x), t64(t)])
+
+
+def test_loss_second_derivatives():
+    rng = np.random.default_rng(2)
+    x, t = t64(rng.standard_normal((3, 2))), t64(rng.random((3, 2)))
+    assert mg.gradgradcheck(lambda a: F.binary_cross_entropy_with_logits(a, t), [x])
+    assert mg.gradgradcheck(lambda a, b: F.mse_loss(a, b), [x, t])
+
+
+@pytest.mark.parametrize("loss", [f for f, *_ in LOSSES], ids=LOSS_IDS)
+@pytest.mark.parametrize("reduction", ["avg", "Mean", None, "", 1])
+def test_bad_reduction_is_a_value_error(loss, reduction):
+    with pytest.raises(ValueError, match="reduction"):
+        loss(mg.tensor([0.5]), mg.tensor([1.0]), reduction=reduction)
+
+
+def test_integer_and_bool_targets_keep_the_input_dtype():
+    x = mg.tensor([0.25, 0.75], requires_grad=True)
+    for target in (mg.tensor([0, 1]), mg.tensor([False, True])):
+        for loss in (F.mse_loss, F.binary_cross_entropy, F.binary_cross_entropy_with_logits, F.mnist_loss):
+            out = loss(x, target)
+            assert out.dtype == mg.float32, loss.__name__
+    np.testing.assert_allclose(F.mse_loss(x, mg.tensor([0, 1])).item(), 0.0625)
+
+
+def test_losses_need_float_inputs():
+    with pytest.raises(TypeError, match="float"):
+        F.mse_loss(mg.tensor([1, 2]), mg.tensor([1, 2]))
+
+
+# ---- binary cross-entropy edges -----------------------------------------------------------------------
+def test_bce_is_finite_at_zero_and_one():
+    p = mg.tensor([0.0, 1.0, 0.0, 1.0], requires_grad=True)
+    t = mg.tensor([1.0, 0.0, 0.0, 1.0])
+    loss = F.binary_cross_entropy(p, t, reduction="none")
+    eps = F.bce_eps(mg.float32)
+    assert eps == pytest.approx(np.finfo(np.float32).eps)
+    np.testing.assert_allclose(loss.numpy()[:2], -np.log(eps), rtol=1e-3)
+    np.testing.assert_allclose(loss.numpy()[2:], 0.0, atol=1e-6)
+    loss.sum().backward()
+    assert np.isfinite(p.grad.numpy()).all()
+
+
+def test_bce_eps_can_be_chosen():
+    out = F.binary_cross_entropy(t64([0.0]), t64([1.0]), eps=1e-3)
+    np.testing.assert_allclose(out.item(), -np.log(1e-3))
+    with pytest.raises(ValueError, match="eps"):
+        F.binary_cross_entropy(t64([0.5]), t64([1.0]), eps=0.7)
+
+
+def test_bce_with_logits_is_stable_at_huge_logits():
+    x = mg.tensor([1e4, -1e4, 1e4, -1e4], requires_grad=True)
+    t = mg.tensor([0.0, 1.0, 1.0, 0.0])
+    loss = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    np.testing.assert_allclose(loss.numpy(), [1e4, 1e4, 0.0, 0.0])
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, 0.0, 0.0])  # sigmoid(x) - t
+
+
+def test_bce_with_logits_gradient_at_zero_logit():
+    x = mg.tensor([0.0, 0.0, 0.0], requires_grad=True)
+    t = mg.tensor([0.0, 1.0, 0.25])
+    loss = F.binary_cross_entropy_with_logits(x, t, reduction="sum")
+    np.testing.assert_allclose(loss.item(), 3 * np.log(2), rtol=1e-6)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, -0.5, 0.25])  # sigmoid(0) - t
+
+
+def test_bce_with_logits_equals_bce_of_sigmoid():
+    rng = np.random.default_rng(3)
+    x, t = rng.standard_normal(10) * 3, rng.random(10)
+    a = F.binary_cross_entropy_with_logits(t64(x), t64(t))
+    b = F.binary_cross_entropy(F.sigmoid(t64(x)), t64(t))
+    np.testing.assert_allclose(a.item(), b.item(), rtol=1e-9)
+
+
+def test_mnist_loss_is_the_chapter_formula():
+    p = mg.tensor([0.9, 0.4, -1.5])
+    t = mg.tensor([1, 0, 1])
+    s = np_sigmoid(np.array([0.9, 0.4, -1.5]))
+    np.testing.assert_allclose(F.mnist_loss(p, t).item(), np.mean([1 - s[0], s[1], 1 - s[2]]), rtol=1e-6)
+
+
+# ---- cross-entropy and nll --------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@given(problem=class_problems())
+@HYP
+def test_cross_entropy_and_nll_match_numpy(problem, reduction):
+    logits, target = problem
+    picked = np_log_softmax(logits)[np.arange(len(target)), target]
+    expected = np_reduce(-picked, reduction)
+    close(F.cross_entropy(t64(logits), mg.tensor(target), reduction=reduction), expected, rtol=1e-9, atol=1e-12)
+    log_probs = t64(np_log_softmax(logits))
+    close(F.nll_loss(log_probs, mg.tensor(target), reduction=reduction), expected, rtol=1e-9, atol=1e-12)
+
+
+@given(problem=class_problems())
+@HYP
+def test_cross_entropy_and_nll_gradients(problem):
+    logits, target = problem
+    y = mg.tensor(target)
+    for reduction in REDUCTIONS:
+        assert mg.gradcheck(lambda a: F.cross_entropy(a, y, reduction=reduction), [t64(logits)])
+        assert mg.gradcheck(lambda a: F.nll_loss(a, y, reduction=reduction), [t64(logits)])
+
+
+def test_cross_entropy_gradient_is_softmax_minus_one_hot():
+    logits = np.array([[2.0, -1.0, 0.5], [0.0, 0.0, 3.0]])
+    x = t64(logits, requires_grad=True)
+    F.cross_entropy(x, mg.tensor([2, 0]), reduction="sum").backward()
+    np.testing.assert_allclose(x.grad.numpy(), np_softmax(logits) - np.eye(3)[[2, 0]], rtol=1e-12)
+
+
+def test_cross_entropy_repeated_targets_accumulate():
+    x = t64(np.zeros((3, 2)), requires_grad=True)
+    F.cross_entropy(x, mg.tensor([1, 1, 1]), reduction="sum").backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, -0.5]] * 3)
+
+
+def test_cross_entropy_is_stable_at_huge_logits():
+    x = mg.tensor([[1e4, -1e4], [-1e4, 1e4], [1e4, 1e4]], requires_grad=True)
+    loss = F.cross_entropy(x, mg.tensor([0, 0, 1]), reduction="none")
+    np.testing.assert_allclose(loss.numpy(), [0.0, 2e4, np.log(2)], rtol=1e-6)
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0], [-1, 1], [0.5, -0.5]], atol=1e-6)
+
+
+def test_cross_entropy_target_checks():
+    x = mg.randn(4, 3)
+    with pytest.raises(ValueError, match=r"\(4, 1\).*reshape"):
+        F.cross_entropy(x, mg.tensor([[0], [1], [2], [0]]))
+    with pytest.raises(ValueError, match=r"\(4, 3\).*argmax"):
+        F.cross_entropy(x, mg.tensor(np.eye(3, dtype=np.int64)[[0, 1, 2, 0]]))
+    with pytest.raises(ValueError, match=r"\(4,\).*\(3,\)"):
+        F.cross_entropy(x, mg.tensor([0, 1, 2]))
+    with pytest.raises(TypeError, match="integer"):
+        F.cross_entropy(x, mg.tensor([0.0, 1.0, 2.0, 0.0]))
+    with pytest.raises(ValueError, match=r"\[0, 3\).*found 3"):
+        F.cross_entropy(x, mg.tensor([0, 1, 3, 0]))
+    with pytest.raises(ValueError, match="found -1"):
+        F.nll_loss(x, mg.tensor([0, -1, 2, 0]))
+    with pytest.raises(ValueError, match=r"\(N, C\).*\(3,\)"):
+        F.cross_entropy(mg.randn(3), mg.tensor(1))
+    with pytest.raises(ValueError, match="reduction"):
+        F.cross_entropy(x, mg.tensor([0, 1, 2, 0]), reduction="batchmean")
+
+
+# ---- shape mistakes are errors, not broadcasts ----------------------------------------------------------
+@pytest.mark.parametrize("loss", [f for f, *_ in LOSSES], ids=LOSS_IDS)
+def test_n_by_1_predictions_against_n_targets_raise(loss):
+    predictions = mg.rand(5, 1)
+    targets = mg.tensor([0.0, 1.0, 1.0, 0.0, 1.0])
+    with pytest.raises(ValueError, match=r"\(5, 1\).*\(5,\).*reshape"):
+        loss(predictions, targets)
+    with pytest.raises(ValueError, match=r"\(5,\).*\(5, 1\).*reshape"):
+        loss(targets, predictions)
+    with pytest.raises(ValueError, match=r"\(2, 3\).*\(3,\)"):
+        loss(mg.rand(2, 3), mg.rand(3))
+
+
+# ---- devices (the "cuda" cases run where there is a GPU) ----------------------------------------------------
+def test_losses_on_a_device_match_the_cpu(device):
+    rng = np.random.default_rng(4)
+    x, p = rng.standard_normal((6, 3)).astype(np.float32), rng.uniform(0.05, 0.95, (6, 3)).astype(np.float32)
+    t = rng.integers(0, 2, (6, 3)).astype(np.float32)
+    classes = mg.tensor(rng.integers(0, 3, 6))
+    cases = [
+        (F.mse_loss, x, t), (F.l1_loss, x, t), (F.binary_cross_entropy, p, t),
+        (F.binary_cross_entropy_with_logits, x, t), (F.mnist_loss, x, t),
+        (F.cross_entropy, x, classes), (F.nll_loss, np.log(p), classes),
+    ]
+    for loss, a, b in cases:
+        for reduction in REDUCTIONS:
+            on_cpu = mg.tensor(a, requires_grad=True)
+            on_dev = mg.tensor(a, device=device, requires_grad=True)
+            ref = loss(on_cpu, mg.tensor(b), reduction=reduction)
+            out = loss(on_dev, mg.tensor(b).to(device), reduction=reduction)
+            assert out.device == on_dev.device, loss.__name__
+            np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+            ref.sum().backward()
+            out.sum().backward()
+            np.testing.assert_allclose(on_dev.grad.numpy(), on_cpu.grad.numpy(), rtol=1e-5, atol=1e-6)
+    for fn in (F.softmax, F.log_softmax, F.relu, F.sigmoid, F.tanh):
+        np.testing.assert_allclose(fn(mg.tensor(x, device=device)).numpy(), fn(mg.tensor(x)).numpy(),
+                                   rtol=1e-5, atol=1e-6)
