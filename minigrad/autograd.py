@@ -168,8 +168,9 @@ def _seed(t: Tensor, gradient, create_graph: bool):
                 f"grad can be implicitly created only for scalar outputs, got shape {t.shape}: "
                 "pass backward(gradient=...) with a tensor of that shape"
             )
-        gradient = Tensor(array_math(t.data).xp.ones(t.shape, dtype=t.dtype))
-    elif not isinstance(gradient, Tensor):
+        ones = array_math(t.data).xp.ones(t.data.shape, dtype=t.data.dtype)
+        return Tensor(ones) if create_graph else ones
+    if not isinstance(gradient, Tensor):
         gradient = tensor(gradient, dtype=t.dtype, device=t.device)
     if gradient.shape != t.shape:
         raise RuntimeError(f"gradient has shape {gradient.shape}, but the output has shape {t.shape}")

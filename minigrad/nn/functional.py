@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module
-from ..ops import abs, exp, log, maximum, relu, sigmoid, tanh, where
+from ..ops import abs, exp, linear, log, maximum, relu, sigmoid, tanh, where
 from ..ops.common import as_tensor, same_device
 from ..tensor import Tensor, float32
 
 __all__ = [
-    "relu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax",
     "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cross_entropy", "nll_loss", "mnist_loss",
 ]

@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..backend import to_device
-from ..ops import flatten
+from ..ops import flatten, linear
 from ..ops.common import as_tensor
 from ..random import Generator, rand
 from ..tensor import DType, Tensor, float32
@@ -58,8 +58,7 @@ class Linear(Module):
                              f"of shape {x.shape} (last dimension {last}){hint}")
         if x.dtype.kind != "f":  # integer pixels, bools: compute in the layer's dtype (int64 @ float32 is float64)
             x = x.astype(self.weight.dtype)
-        out = x @ self.weight.T
-        return out if self.bias is None else out + self.bias
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -10,7 +10,7 @@ from .elementwise import (abs, add, clamp, div, eq, exp, ge, gt, le, log, logica
                           logical_or, logical_xor, lt, maximum, minimum, mul, ne, neg, pow, relu,
                           sigmoid, sign, sqrt, sub, tanh, where)
 from .indexing import getitem, scatter_add
-from .linalg import matmul
+from .linalg import linear, matmul
 from .reduction import all, any, argmax, argmin, max, mean, min, sum
 from .shape import (T, broadcast_to, cat, concatenate, expand, flatten, permute, reshape, squeeze,
                     stack, swapaxes, transpose, unsqueeze, view)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..tensor import Tensor, record
-from .common import operands
+from .common import operand, operands, same_device
 
 
 def _mT(F, x):
@@ -36,8 +36,43 @@ def matmul(a, b) -> Tensor:
     try:
         data = ad @ bd
     except (ValueError, TypeError):
+        same_device([t for t in (a, b) if isinstance(t, Tensor)])
         raise ValueError(
             f"matmul: shapes {getattr(ad, 'shape', ())} and {getattr(bd, 'shape', ())} don't line up "
             "(a's last axis must match b's second-to-last, or its only one; scalars are not allowed)"
         ) from None
     return record(data, (a, b), (ad, bd), _matmul_grads)
+
+
+def _linear_grad_x(F, g, out, x, w, b=None):
+    return g @ w  # (..., out) @ (out, in)
+
+
+def _linear_grad_w(F, g, out, x, w, b=None):
+    if x.ndim == 1:
+        return g[:, None] * x  # the outer product (out, 1) * (in,)
+    return _mT(F, g) @ x  # (..., out, n) @ (..., n, in); batch axes are summed back to (out, in)
+
+
+def _linear_grad_b(F, g, out, x, w, b):
+    return g  # summed back to (out,) by the engine
+
+
+_linear_grads = (_linear_grad_x, _linear_grad_w, _linear_grad_b)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """x @ weight.T + bias as one op (PyTorch's F.linear): weight is (out_features, in_features).
+
+    One node instead of three (transpose, matmul, add), and no transposed copies in backward.
+    """
+    x, w, xd, wd = operands(x, weight)
+    try:
+        data = xd @ wd.T
+    except (ValueError, TypeError):
+        raise ValueError(f"linear: an input of shape {getattr(xd, 'shape', ())} doesn't fit a weight of shape "
+                         f"{getattr(wd, 'shape', ())}: the input's last axis must be the weight's second") from None
+    if bias is None:
+        return record(data, (x, w), (xd, wd), _linear_grads[:2])
+    b, bd = operand(bias)
+    return record(data + bd, (x, w, b), (xd, wd, bd), _linear_grads)
