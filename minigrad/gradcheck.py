@@ -8,7 +8,7 @@ import numpy as np
 
 from . import autograd
 from .ops import cat
-from .tensor import Tensor
+from .tensor import Tensor, tensor
 
 
 class GradcheckError(AssertionError):
@@ -35,7 +35,7 @@ def _check(fn, inputs: list[Tensor], eps: float, atol: float, rtol: float, what:
         return float((fn(*xs).numpy().astype(np.float64) * weights).sum())
 
     if out.requires_grad:
-        analytic = autograd.grad((out * Tensor(weights)).sum(), inputs, allow_unused=True)
+        analytic = autograd.grad((out * tensor(weights, device=out.device)).sum(), inputs, allow_unused=True)
     else:  # fn does not depend on its inputs through differentiable ops
         analytic = [None] * len(inputs)
     for i, (x, a) in enumerate(zip(inputs, analytic)):
@@ -53,7 +53,8 @@ def _check(fn, inputs: list[Tensor], eps: float, atol: float, rtol: float, what:
             if not abs(a[idx] - numeric) <= atol + rtol * abs(numeric):
                 raise GradcheckError(
                     f"{what}: gradient mismatch for input {i} at element {idx}: "
-                    f"analytic {a[idx]:.8g}, numeric {numeric:.8g}"
+                    f"analytic {a[idx]:.8g}, numeric {numeric:.8g} "
+                    "(derivatives of a random weighted sum of the output)"
                 )
     return True
 
@@ -75,7 +76,7 @@ def gradgradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], 
 
     def first_derivatives(*xs):
         out = fn(*xs)
-        weights = Tensor(np.random.default_rng(1).standard_normal(out.shape))
+        weights = tensor(np.random.default_rng(1).standard_normal(out.shape), device=out.device)
         grads = autograd.grad((out * weights).sum(), list(xs), create_graph=True, allow_unused=True)
         return cat([g.reshape(-1) for g in grads if g is not None])
 

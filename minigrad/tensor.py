@@ -206,6 +206,8 @@ def make(data, node=None) -> Tensor:
     that needs a gradient. ``formula(F, g, out, *inputs)`` is that input's gradient: F is
     the array math to use, g the gradient of the output, out the output.
     """
+    if data.__class__ is not _ndarray and isinstance(data, np.generic):
+        data = np.asarray(data)  # numpy turns 0-d results into scalars; keep arrays
     t = _new(Tensor)
     t.data = data
     t.grad = None
@@ -221,8 +223,6 @@ def make(data, node=None) -> Tensor:
 
 def record(data, inputs: tuple, arrays: tuple, grads: tuple) -> Tensor:
     """The result of an op, recording `grads` (one formula or None per input) when needed."""
-    if data.__class__ is not _ndarray and isinstance(data, np.generic):
-        data = np.asarray(data)  # numpy turns 0-d results into scalars; keep arrays
     if grad_mode.enabled:
         edges = ()
         for f, x in zip(grads, inputs):
@@ -245,8 +245,10 @@ def tensor(data, dtype: DType | None = None, device: str = "cpu", requires_grad:
     """
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, (np.ndarray, np.generic)) or is_cupy_array(data):
+    if isinstance(data, np.ndarray) or is_cupy_array(data):
         array = data
+    elif isinstance(data, np.generic):
+        array = np.asarray(data)
     else:
         array = _from_python(data)
     if dtype is not None:
@@ -254,11 +256,7 @@ def tensor(data, dtype: DType | None = None, device: str = "cpu", requires_grad:
     array = to_device(array, device)
     if array is data:  # a new tensor never shares a caller's array (as torch.tensor copies)
         array = array.copy()
-    return Tensor(_as_array(array), requires_grad=requires_grad)
-
-
-def _as_array(array):
-    return np.asarray(array) if isinstance(array, np.generic) else array
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def _from_python(data) -> np.ndarray:

@@ -7,7 +7,7 @@
     ...     assert check_grad(lambda t: t.log(), x)
 
 Values are always finite. Keep them off the points where a function is not
-differentiable with ``avoid`` (``avoid=(0.0,)`` for abs, relu, sqrt) and ``margin``,
+differentiable with ``avoid`` (``avoid=(0.0,)`` for abs and relu) and ``margin``,
 and away from each other with ``distinct`` (no ties for max, min, maximum).
 Needs hypothesis, a test extra: ``import minigrad`` never imports this module.
 """
@@ -43,21 +43,26 @@ def _allowed_intervals(low: float, high: float, avoid: Sequence[float], margin: 
     return intervals
 
 
-def _element_strategy(dtype: np.dtype, elements: Elements, avoid: Sequence[float], margin: float) -> st.SearchStrategy:
+def _element_strategy(dtype: np.dtype, elements: Elements, avoid: Sequence[float], margin: float,
+                      distinct: float | None) -> st.SearchStrategy:
+    def away(v) -> bool:
+        return all(abs(v - p) >= margin for p in avoid)
+
+    if distinct is not None and (dtype.kind != "f" or isinstance(elements, st.SearchStrategy)):
+        raise ValueError("distinct needs a float dtype and elements given as (min, max)")
     if isinstance(elements, st.SearchStrategy):
-        return elements.filter(lambda v: all(abs(v - p) >= margin for p in avoid)) if avoid else elements
+        return elements.filter(away) if avoid else elements
     low, high = elements
     if dtype.kind == "b":
         return st.booleans()
     if dtype.kind in "iu":
         ints = st.integers(math.ceil(low), math.floor(high))
-        return ints.filter(lambda v: all(abs(v - p) >= margin for p in avoid)) if avoid else ints
-    return st.one_of(*(st.floats(a, b) for a, b in _allowed_intervals(low, high, avoid, margin)))
-
-
-def _min_gap(array: np.ndarray) -> float:
-    values = np.sort(array.ravel().astype(np.float64))
-    return float(np.diff(values).min()) if values.size > 1 else math.inf
+        return ints.filter(away) if avoid else ints
+    intervals = _allowed_intervals(low, high, avoid, margin)  # raises when nothing is left
+    if distinct is None:
+        return st.one_of(*(st.floats(a, b) for a, b in intervals))
+    grid = st.integers(0, math.floor((high - low) / distinct)).map(lambda k: low + k * distinct)
+    return grid.filter(away) if avoid else grid  # different grid points are `distinct` apart
 
 
 def arrays(shape: Shape | st.SearchStrategy | None = None, dtype: DType = "float64",
@@ -69,12 +74,9 @@ def arrays(shape: Shape | st.SearchStrategy | None = None, dtype: DType = "float
     if shape is None:
         shape = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
     draw_dtype = np.float64 if dtype.kind == "f" else dtype  # drawn exactly, then rounded to dtype
-    strategy = hnp.arrays(draw_dtype, shape, elements=_element_strategy(dtype, elements, avoid, margin),
+    strategy = hnp.arrays(draw_dtype, shape, elements=_element_strategy(dtype, elements, avoid, margin, distinct),
                           unique=distinct is not None)
-    strategy = strategy.map(lambda a: a.astype(dtype))
-    if distinct is not None:
-        strategy = strategy.filter(lambda a: _min_gap(a) >= distinct)
-    return strategy
+    return strategy.map(lambda a: a.astype(dtype))
 
 
 def tensors(shape: Shape | st.SearchStrategy | None = None, dtype: DType = "float64",
@@ -88,7 +90,9 @@ def tensors(shape: Shape | st.SearchStrategy | None = None, dtype: DType = "floa
     elements: ``(min, max)`` bounds, or a strategy of Python numbers.
     avoid, margin: keep every value at least `margin` from each point in `avoid`, where the
         function under test is not differentiable (0 for abs and relu, clamp bounds, ...).
-    distinct: when given, every two values are at least this far apart (no ties).
+    distinct: when given (float dtypes), every two values are at least this far apart, up to
+        rounding to `dtype` (no ties): they are drawn from a grid with that spacing.
+    dtype, requires_grad, device: as for :func:`minigrad.tensor`.
     """
     return arrays(shape, dtype, elements, avoid=avoid, margin=margin, distinct=distinct, min_dims=min_dims,
                   max_dims=max_dims, min_side=min_side, max_side=max_side).map(

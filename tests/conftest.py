@@ -20,7 +20,7 @@ settings.load_profile("minigrad")
 needs_cuda = pytest.mark.skipif(not minigrad.cuda.is_available(), reason="needs a CUDA GPU and cupy")
 
 
-@pytest.fixture(params=["cpu", pytest.param("cuda", marks=needs_cuda)])
+@pytest.fixture(scope="session", params=["cpu", pytest.param("cuda", marks=needs_cuda)])
 def device(request) -> str:
     """Each test taking `device` runs on the CPU and, where there is one, on a CUDA GPU."""
     return request.param

@@ -32,8 +32,6 @@ def binary(name: str, forward, grad_a, grad_b):
             data = forward(ad, bd)
         except (ValueError, TypeError):
             raise _operands_error(name, a, b) from None
-        if data.__class__ is not _ndarray and isinstance(data, np.generic):
-            data = np.asarray(data)
         if grad_mode.enabled:
             da = a.__class__ is Tensor and a.requires_grad
             db = b.__class__ is Tensor and b.requires_grad
@@ -59,8 +57,6 @@ def unary(name: str, forward, grad, *, floating: bool = True):
         if floating and xd.dtype.kind != "f":
             xd = xd.astype(float32)
         data = forward(np if xd.__class__ is _ndarray else array_module(xd), xd)
-        if data.__class__ is not _ndarray and isinstance(data, np.generic):
-            data = np.asarray(data)
         if x.requires_grad and grad_mode.enabled:
             return make(data, (((grad, x),), (x,), (xd,)))
         return make(data)

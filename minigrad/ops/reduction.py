@@ -20,7 +20,10 @@ def _axes(x: Tensor, axis, dim):
         if axis is not None:
             raise TypeError("pass either axis or dim, not both")
         axis = dim
-    return None if axis is None else normalize_axis(axis, x.ndim)
+    if axis is None:
+        return None
+    axes = normalize_axis(axis, x.ndim)
+    return axes if x.ndim else ()  # dim 0 (or -1) of a 0-d tensor is the tensor itself, as in PyTorch
 
 
 def _kept_shape(shape, axes) -> tuple[int, ...]:
@@ -44,7 +47,7 @@ def _reduction(name: str, forward, grad, *, floating: bool = False, empty_ok: bo
         if floating and xd.dtype.kind != "f":
             xd = xd.astype(float32)
         kept = _kept_shape(xd.shape, axes)
-        count = xd.size // math.prod(kept) if xd.size else 0
+        count = math.prod(xd.shape if axes is None else [xd.shape[i] for i in axes])
         if not empty_ok and count == 0:
             raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
         data = forward(xd, axes, keepdims, count)
@@ -89,12 +92,12 @@ def _index_reduction(name: str, forward):
     def op(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
         x = as_tensor(x)
         axes = _axes(x, axis, dim)
-        if axes is not None and len(axes) != 1:
+        if axes is not None and len(axes) != 1 and x.ndim:
             raise TypeError(f"{name} takes a single axis, got {axis!r}")
-        if x.data.size == 0:
-            raise ValueError(f"{name}() of an empty tensor (shape {x.shape})")
+        if 0 in (x.shape if not axes else (x.shape[axes[0]],)):
+            raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
         xp = array_module(x.data)
-        return make(xp.asarray(forward(x.data, axis=None if axes is None else axes[0], keepdims=keepdims)))
+        return make(xp.asarray(forward(x.data, axis=axes[0] if axes else None, keepdims=keepdims)))
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Indices of the {name[3:]} values along `axis` (of the flattened tensor when None); no gradient."
