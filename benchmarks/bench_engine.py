@@ -114,7 +114,7 @@ def main() -> None:
         matmul_minigrad(xt2, wt, bt)
 
     m = common.interleaved_medians({"numpy by hand": lambda: matmul_numpy(X, W, B),
-                                    "minigrad": run_minigrad_mm}, rounds=7)
+                                    "minigrad": run_minigrad_mm}, rounds=15)
     common.report("(b) relu(x @ w + b).sum(), x (4096, 1024), w (1024, 1024), forward + backward:",
                   m, "numpy by hand", unit=1e-3, unit_name="ms")
 

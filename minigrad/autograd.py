@@ -64,10 +64,10 @@ def is_grad_enabled() -> bool:
 
 
 def _graph_order(roots: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
-    """(the op results reachable from `roots`, latest first; the leaves reached).
+    """(the op results reachable from `roots`, earliest first; the leaves reached).
 
-    Found with an explicit stack, so graphs of any depth work. Latest first is a valid
-    order for backward: every op's inputs were made before it.
+    Found with an explicit stack, so graphs of any depth work. Backward takes them
+    latest first, a valid order: every op's inputs were made before it.
     """
     nodes: list[Tensor] = []
     leaves: list[Tensor] = []
@@ -89,33 +89,33 @@ def _graph_order(roots: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
             if x not in seen:
                 seen.add(x)
                 stack.append(x)
-    nodes.sort(key=_creation_order, reverse=True)
+    nodes.sort(key=_creation_order)
     return nodes, leaves
 
 
 _creation_order = operator.attrgetter("_seq")
 
 
-def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=None) -> list:
-    """[(tensor, gradient)] of `roots` (seeded with `seeds`) for each reached target.
+def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=None) -> dict:
+    """{tensor: gradient} of `roots` (seeded with `seeds`) for each target reached.
 
     Targets default to the leaves reached and the tensors that called retain_grad().
     """
     order, leaves = _graph_order(roots)
     if targets is None:
         targets = leaves + [t for t in order if t._retains_grad]
-    wanted = set(targets)
-    wanted_nodes = {t for t in targets if t._node is not None}
+    passing = {t for t in targets if t._node is not None}  # non-leaf targets, caught on the way
     F = ops if create_graph else array_math(roots[0].data)
     pending: dict[Tensor, Any] = {}
     for root, g in zip(roots, seeds):
         pending[root] = pending[root] + g if root in pending else g
     found: dict[Tensor, Any] = {}
-    for t in order:
+    while order:  # popping lets each tensor be freed once it is done with
+        t = order.pop()
         g = pending.pop(t, None)
         if g is None:
             continue
-        if wanted_nodes and t in wanted_nodes:
+        if passing and t in passing:
             found[t] = g
         edges, inputs, arrays = t._node
         if create_graph:
@@ -129,11 +129,13 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
             pending[x] = pending[x] + gx if x in pending else gx
         if not retain_graph:
             t._node = RELEASED
-    found.update((t, g) for t, g in pending.items() if t in wanted)
-    return [(t, found[t]) for t in targets if t in found]
+    for t in targets:
+        if t in pending:
+            found[t] = pending[t]
+    return found
 
 
-def _delivered(results, seeds) -> list[tuple[Tensor, Tensor]]:
+def _delivered(results: dict, seeds) -> list[tuple[Tensor, Tensor]]:
     """[(tensor, its gradient as a tensor of its dtype)], no two sharing memory.
 
     A formula may pass an array straight through (d(a+b)/da = g), so one array can
@@ -142,7 +144,7 @@ def _delivered(results, seeds) -> list[tuple[Tensor, Tensor]]:
     """
     seen = {id(s) for s in seeds}
     out = []
-    for t, g in results:
+    for t, g in results.items():
         if isinstance(g, Tensor):  # recorded under create_graph: tensors are never written in place
             out.append((t, g if g.dtype == t.dtype else g.astype(t.dtype)))
             continue
@@ -168,7 +170,7 @@ def _seed(t: Tensor, gradient, create_graph: bool):
                 f"grad can be implicitly created only for scalar outputs, got shape {t.shape}: "
                 "pass backward(gradient=...) with a tensor of that shape"
             )
-        ones = array_math(t.data).xp.ones(t.data.shape, dtype=t.data.dtype)
+        ones = array_math(t.data).xp.ones_like(t.data)
         return Tensor(ones) if create_graph else ones
     if not isinstance(gradient, Tensor):
         gradient = tensor(gradient, dtype=t.dtype, device=t.device)
@@ -190,9 +192,8 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, cr
     retain_graph = create_graph if retain_graph is None else retain_graph
     seed = _seed(tensor, gradient, create_graph)
     found = _propagate([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
-    with enable_grad() if create_graph else no_grad():
-        for t, g in _delivered(found, [seed]):
-            t.grad = g if t.grad is None else t.grad + g
+    for t, g in _delivered(found, [seed]):
+        t.grad = g if t.grad is None else t.grad + g  # records only under create_graph
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -218,3 +219,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
         else:
             raise RuntimeError(f"input {i} of grad() was not used to compute the outputs (pass allow_unused=True)")
     return tuple(result)
+
+
+Tensor.backward = backward  # t.backward(gradient=None, retain_graph=None, create_graph=False)

@@ -103,6 +103,17 @@ def _is_basic_index(index) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
 
 
+def _broadcast_view(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """np.broadcast_to for shapes known to fit, without its checks (it costs more than the math
+    in small backward passes): a view repeating x along new and size-1 axes, never written to."""
+    if x.shape == shape:
+        return x
+    x = np.ascontiguousarray(x)
+    lead = len(shape) - x.ndim
+    strides = (0,) * lead + tuple(0 if n == 1 else s for n, s in zip(x.shape, x.strides))
+    return np.ndarray(shape, x.dtype, x, 0, strides)
+
+
 class ArrayMath:
     """The few array functions gradient formulas need, named as minigrad names them.
 
@@ -116,7 +127,7 @@ class ArrayMath:
         self.log = xp.log
         self.sign = xp.sign
         self.where = xp.where
-        self.broadcast_to = xp.broadcast_to
+        self.broadcast_to = _broadcast_view if xp is np else xp.broadcast_to
         self.permute = xp.transpose
         self.swapaxes = xp.swapaxes
 

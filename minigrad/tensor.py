@@ -191,11 +191,7 @@ class Tensor:
         """The same data, cut from the graph (no gradient flows through it)."""
         return Tensor(self.data)
 
-    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``; see :func:`minigrad.autograd.backward`."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+    # backward() is minigrad.autograd.backward; the ops are bound as operators and methods in minigrad.ops
 
 
 def make(data, node=None) -> Tensor:

@@ -153,7 +153,7 @@ tanh = unary("tanh", lambda xp, x: xp.tanh(x),
 sigmoid = unary("sigmoid", lambda xp, x: _sigmoid(x, xp),
                 lambda F, g, out, x: g * (out - out * out))
 relu = unary("relu", lambda xp, x: xp.maximum(x, 0),
-             lambda F, g, out, x: g * F.sign(out), floating=False)  # sign(out) is 1 where x > 0, else 0
+             lambda F, g, out, x: g * F.sign(out), floating=False)  # sign(out): 1 where x > 0, else 0
 
 
 def clamp(x, min=None, max=None) -> Tensor:
