@@ -66,7 +66,10 @@ def linear(x, weight, bias=None) -> Tensor:
 
     One node instead of three (transpose, matmul, add), and no transposed copies in backward.
     """
-    x, w, xd, wd = operands(x, weight)
+    if x.__class__ is Tensor and weight.__class__ is Tensor:
+        w, xd, wd = weight, x.data, weight.data
+    else:
+        x, w, xd, wd = operands(x, weight)
     try:
         data = xd @ wd.T
     except (ValueError, TypeError):
@@ -75,5 +78,5 @@ def linear(x, weight, bias=None) -> Tensor:
                          f"{getattr(wd, 'shape', ())}: the input's last axis must be the weight's second") from None
     if bias is None:
         return record(data, (x, w), (xd, wd), _linear_grads[:2])
-    b, bd = operand(bias)
+    b, bd = (bias, bias.data) if bias.__class__ is Tensor else operand(bias)
     return record(data + bd, (x, w, b), (xd, wd, bd), _linear_grads)
