@@ -150,10 +150,24 @@ abs = unary("abs", lambda xp, x: xp.abs(x),
             lambda F, g, out, x: g * F.sign(x), floating=False)
 tanh = unary("tanh", lambda xp, x: xp.tanh(x),
              lambda F, g, out, x: g * (1 - out * out))
-sigmoid = unary("sigmoid", lambda xp, x: _sigmoid(x, xp),
-                lambda F, g, out, x: g * (out - out * out))
-relu = unary("relu", lambda xp, x: xp.maximum(x, 0),
-             lambda F, g, out, x: g * F.sign(out), floating=False)  # sign(out): 1 where x > 0, else 0
+def _sigmoid_grad(F, g, out, x):
+    """g * out * (1 - out), multiplied into the fresh (out - out²) (a tensor just rebinds)."""
+    slope = out - out * out
+    slope *= g
+    return slope
+
+
+sigmoid = unary("sigmoid", lambda xp, x: _sigmoid(x, xp), _sigmoid_grad)
+
+
+def _relu_grad(F, g, out, x):
+    """g where x > 0, else 0: g * sign(out), multiplied into the fresh mask (a tensor just rebinds)."""
+    mask = F.sign(out)
+    mask *= g
+    return mask
+
+
+relu = unary("relu", lambda xp, x: xp.maximum(x, 0), _relu_grad, floating=False)
 
 
 def clamp(x, min=None, max=None) -> Tensor:
