@@ -6,6 +6,8 @@
 (b) one forward and backward step of relu(x @ w + b).sum() with x (4096, 1024),
     w (1024, 1024): big tensors, so this is the arithmetic.
 
+PyTorch, when installed, runs as a third contender (it is not a dependency).
+
 Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_engine.py
 """
 
@@ -88,7 +90,23 @@ def matmul_minigrad(x, w, b):
     return loss
 
 
+def chain_torch(torch, x, params):
+    h, p = x, iter(params)
+    for i in range(CHAIN):
+        kind = i % 4
+        if kind == 0:
+            h = h + next(p)
+        elif kind == 1:
+            h = h * next(p)
+        elif kind == 2:
+            h = torch.sigmoid(h)
+        else:
+            h = torch.relu(h)
+    h.sum().backward()
+
+
 def main() -> None:
+    torch = common.optional_torch()
     x, params = chain_inputs()
     xt = mg.tensor(x, requires_grad=True)
     pts = [mg.tensor(p, requires_grad=True) for p in params]
@@ -99,8 +117,18 @@ def main() -> None:
             p.grad = None
         chain_minigrad(xt, pts)
 
-    m = common.interleaved_medians({"numpy by hand": lambda: chain_numpy(x, params),
-                                    "minigrad": run_minigrad}, rounds=15, number=20)
+    contenders = {"numpy by hand": lambda: chain_numpy(x, params), "minigrad": run_minigrad}
+    if torch:
+        tx = torch.tensor(x, requires_grad=True)
+        tps = [torch.tensor(p, requires_grad=True) for p in params]
+
+        def run_torch():
+            for t in [tx, *tps]:
+                t.grad = None
+            chain_torch(torch, tx, tps)
+
+        contenders[f"pytorch {torch.__version__}"] = run_torch
+    m = common.interleaved_medians(contenders, rounds=15, number=20)
     common.report(f"(a) chain of {CHAIN} elementwise ops on (8, 8), forward + backward, per op:",
                   m, "numpy by hand", per=CHAIN)
 
@@ -113,8 +141,16 @@ def main() -> None:
         wt.grad = bt.grad = None
         matmul_minigrad(xt2, wt, bt)
 
-    m = common.interleaved_medians({"numpy by hand": lambda: matmul_numpy(X, W, B),
-                                    "minigrad": run_minigrad_mm}, rounds=15)
+    contenders = {"numpy by hand": lambda: matmul_numpy(X, W, B), "minigrad": run_minigrad_mm}
+    if torch:
+        TX, TW, TB = torch.tensor(X), torch.tensor(W, requires_grad=True), torch.tensor(B, requires_grad=True)
+
+        def run_torch_mm():
+            TW.grad = TB.grad = None
+            torch.relu(TX @ TW + TB).sum().backward()
+
+        contenders[f"pytorch {torch.__version__}"] = run_torch_mm
+    m = common.interleaved_medians(contenders, rounds=15)
     common.report("(b) relu(x @ w + b).sum(), x (4096, 1024), w (1024, 1024), forward + backward:",
                   m, "numpy by hand", unit=1e-3, unit_name="ms")
 

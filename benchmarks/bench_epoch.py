@@ -11,6 +11,8 @@ numpy runs the same arithmetic with hand-derived gradients on contiguous slices.
 third row, minigrad with the model written from bare tensors (``xb @ w + b``), separates
 the cost of ``nn.Linear`` from the engine's.
 
+PyTorch, when installed, runs as another contender (it is not a dependency).
+
 Run:  cd benchmarks && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench_epoch.py
 """
 
@@ -101,7 +103,27 @@ def minigrad_epoch_factory(x: np.ndarray, y: np.ndarray, bare: bool):
     return epoch
 
 
+def torch_epoch_factory(torch, x: np.ndarray, y: np.ndarray):
+    """The same loop in PyTorch, batches sliced from tensors (its DataLoader collates item by item)."""
+    tx, ty = torch.tensor(x), torch.tensor(y)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(784, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+
+    def epoch():
+        for i in range(0, len(tx), BATCH):
+            xb, yb = tx[i:i + BATCH], ty[i:i + BATCH]
+            s = model(xb).sigmoid()
+            loss = torch.where(yb == 1, 1 - s, s).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+
+    return epoch
+
+
 def main() -> None:
+    torch = common.optional_torch()
     with tempfile.TemporaryDirectory() as tmp:
         x, y = load_train(Path(tmp))
     print(f"{len(x)} training images, {int(y.sum())} threes; batches of {BATCH} ({-(-len(x) // BATCH)} per epoch)")
@@ -110,6 +132,8 @@ def main() -> None:
         "minigrad (nn.Linear)": minigrad_epoch_factory(x, y, bare=False),
         "minigrad (bare tensors)": minigrad_epoch_factory(x, y, bare=True),
     }
+    if torch:
+        contenders[f"pytorch {torch.__version__}"] = torch_epoch_factory(torch, x, y)
     medians = common.interleaved_medians(contenders, rounds=15, number=3)
     common.report("one epoch of Linear(784, 1) + mnist_loss + SGD, batch 256", medians,
                   baseline="numpy (by hand)", unit=1e-3, unit_name="ms")

@@ -10,6 +10,16 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one thread, set before numpy loads BLAS
 
 
+def optional_torch():
+    """PyTorch, on one thread, when it is installed (it is not a dependency): an extra column to compare."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
 def interleaved_medians(contenders: dict, rounds: int = 7, number: int = 1) -> dict[str, float]:
     """Median seconds per call of each contender, alternating them round by round.
 

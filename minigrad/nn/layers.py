@@ -50,15 +50,19 @@ class Linear(Module):
 
     def forward(self, x) -> Tensor:
         x = as_tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            last = x.shape[-1] if x.ndim else "none (a 0-d tensor)"
-            hint = " (flatten the input first, e.g. with nn.Flatten())" if x.ndim > 2 else ""
-            raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
-                             f"the input's last dimension must be in_features={self.in_features}, got input "
-                             f"of shape {x.shape} (last dimension {last}){hint}")
         if x.dtype.kind != "f":  # integer pixels, bools: compute in the layer's dtype (int64 @ float32 is float64)
             x = x.astype(self.weight.dtype)
-        return linear(x, self.weight, self.bias)
+        try:
+            return linear(x, self.weight, self.bias)
+        except ValueError:
+            raise self._shape_error(x) from None
+
+    def _shape_error(self, x: Tensor) -> ValueError:
+        last = x.shape[-1] if x.ndim else "none (a 0-d tensor)"
+        hint = " (flatten the input first, e.g. with nn.Flatten())" if x.ndim > 2 else ""
+        return ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
+                          f"the input's last dimension must be in_features={self.in_features}, got input "
+                          f"of shape {x.shape} (last dimension {last}){hint}")
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

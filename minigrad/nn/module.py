@@ -103,11 +103,13 @@ class Module:
         return d["_parameters"], d["_modules"]
 
     def __setattr__(self, name: str, value: Any) -> None:
+        # parameters and sub-modules live in their registry (for order and walking the tree)
+        # and, for plain fast attribute reads, in the instance dict too
         if isinstance(value, Module) or is_parameter(value):
             params, modules = self._registries()
-            self.__dict__.pop(name, None)
             (modules if isinstance(value, Module) else params)[name] = value
             (params if isinstance(value, Module) else modules).pop(name, None)
+            object.__setattr__(self, name, value)
             return
         d = self.__dict__
         params, modules = d.get("_parameters", {}), d.get("_modules", {})
@@ -124,25 +126,11 @@ class Module:
             modules.pop(name, None)
         object.__setattr__(self, name, value)
 
-    def __getattr__(self, name: str) -> Any:  # only called when normal lookup fails
-        d = self.__dict__
-        if name in d.get("_parameters", ()):
-            return d["_parameters"][name]
-        if name in d.get("_modules", ()):
-            return d["_modules"][name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def __delattr__(self, name: str) -> None:
         d = self.__dict__
-        if name in d.get("_parameters", ()):
-            del d["_parameters"][name]
-        elif name in d.get("_modules", ()):
-            del d["_modules"][name]
-        else:
-            object.__delattr__(self, name)
-
-    def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._modules))
+        d.get("_parameters", {}).pop(name, None)
+        d.get("_modules", {}).pop(name, None)
+        object.__delattr__(self, name)
 
     def register_parameter(self, name: str, value: Tensor | None) -> None:
         """Register `value` (a leaf float tensor, requiring grad or not) as parameter `name`."""
