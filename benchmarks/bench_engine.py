@@ -61,7 +61,8 @@ def chain_numpy(x, params):
     return g, grads
 
 
-def chain_minigrad(x, params):
+def chain_autograd(x, params, sigmoid, relu):
+    """The chain through an autograd library (minigrad or PyTorch: they share these names)."""
     h, p = x, iter(params)
     for i in range(CHAIN):
         kind = i % 4
@@ -70,9 +71,9 @@ def chain_minigrad(x, params):
         elif kind == 1:
             h = h * next(p)
         elif kind == 2:
-            h = h.sigmoid()
+            h = sigmoid(h)
         else:
-            h = h.relu()
+            h = relu(h)
     h.sum().backward()
 
 
@@ -90,21 +91,6 @@ def matmul_minigrad(x, w, b):
     return loss
 
 
-def chain_torch(torch, x, params):
-    h, p = x, iter(params)
-    for i in range(CHAIN):
-        kind = i % 4
-        if kind == 0:
-            h = h + next(p)
-        elif kind == 1:
-            h = h * next(p)
-        elif kind == 2:
-            h = torch.sigmoid(h)
-        else:
-            h = torch.relu(h)
-    h.sum().backward()
-
-
 def main() -> None:
     torch = common.optional_torch()
     x, params = chain_inputs()
@@ -115,7 +101,7 @@ def main() -> None:
         xt.grad = None
         for p in pts:
             p.grad = None
-        chain_minigrad(xt, pts)
+        chain_autograd(xt, pts, mg.sigmoid, mg.relu)
 
     contenders = {"numpy by hand": lambda: chain_numpy(x, params), "minigrad": run_minigrad}
     if torch:
@@ -125,7 +111,7 @@ def main() -> None:
         def run_torch():
             for t in [tx, *tps]:
                 t.grad = None
-            chain_torch(torch, tx, tps)
+            chain_autograd(tx, tps, torch.sigmoid, torch.relu)
 
         contenders[f"pytorch {torch.__version__}"] = run_torch
     m = common.interleaved_medians(contenders, rounds=15, number=20)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import numbers
 import os
-import secrets
 import zipfile
 import zlib
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .backend import is_cupy_array, to_host
+from .files import atomic_open
 from .tensor import Tensor
 
 __all__ = ["save", "load", "SerializationError"]
@@ -56,23 +56,13 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     Anything else is a TypeError naming where it is in `obj`; nothing is written then.
     """
     path = Path(os.fspath(path))
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 & ~umask, as open() does
-    except FileNotFoundError:
-        raise FileNotFoundError(f"minigrad.save: can't write {path}: the folder {path.parent} does not exist") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                tree = _encode(obj, "obj", _Writer(zf))
-                header = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree})
-                _write_array(zf, MARKER, np.frombuffer(header.encode("utf-8"), dtype=np.uint8))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"minigrad.save: can't write {path}: the folder {path.parent} does not exist")
+    with atomic_open(path, make_parents=False) as f:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            tree = _encode(obj, "obj", _Writer(zf))
+            header = json.dumps({"format": FORMAT, "version": VERSION, "tree": tree})
+            _write_array(zf, MARKER, np.frombuffer(header.encode("utf-8"), dtype=np.uint8))
 
 
 class _Writer:

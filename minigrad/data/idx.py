@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import gzip
 import os
-import secrets
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any
 
 import numpy as np
 
+from ..files import atomic_open
 from ..tensor import Tensor, tensor
 
 __all__ = ["read_idx", "write_idx", "atomic_open", "to_numpy"]
@@ -36,29 +35,6 @@ _GZIP_MAGIC = b"\x1f\x8b"
 def to_numpy(x: Any) -> np.ndarray:
     """Return `x` as a host numpy array: a Tensor via `.numpy()`, anything else via `np.asarray`."""
     return x.numpy() if hasattr(x, "numpy") else np.asarray(x)
-
-
-@contextmanager
-def atomic_open(path: str | os.PathLike) -> Iterator[BinaryIO]:
-    """Open a binary file that replaces `path` only once the `with` block succeeds.
-
-    Writes go to a temporary file in the same folder (created if needed), which is
-    then moved over `path` with `os.replace`.  If the block raises, the temporary file
-    is removed and whatever was at `path` is left untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 & ~umask, like open()
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_idx(path: str | os.PathLike) -> Tensor:

@@ -14,7 +14,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..tensor import Tensor, tensor
-from .idx import atomic_open, to_numpy
+from ..files import atomic_open
+from .idx import to_numpy
 
 __all__ = ["IMAGE_EXTENSIONS", "load_image", "save_image", "center_crop", "get_image_files", "load_image_folder"]
 
