@@ -46,7 +46,7 @@ def main() -> None:
     train_x, train_y = common.mnist_digits(folder, "train", args.device)
     test_x, test_y = common.mnist_digits(folder, "test", args.device)
     mean = train_x.mean()
-    std = ((train_x - mean) ** 2).mean().sqrt()
+    std = train_x.std(correction=0)
     print(f"{len(train_x)} training and {len(test_x)} test digits; training pixels mean {mean.item():.4f}, "
           f"std {std.item():.4f}")
     train_x, test_x = (train_x - mean) / std, (test_x - mean) / std

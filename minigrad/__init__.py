@@ -17,8 +17,8 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import (T, abs, add, all, any, argmax, argmin, astype, broadcast_to, cat, clamp, concatenate,
                   div, eq, exp, expand, flatten, ge, getitem, gt, le, linear, log, logical_and, logical_not,
                   logical_or, logical_xor, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg,
-                  permute, pow, relu, reshape, scatter_add, sigmoid, sign, sqrt, squeeze, stack, sub, sum,
-                  swapaxes, tanh, transpose, unsqueeze, view, where)
+                  permute, pow, relu, reshape, scatter_add, sigmoid, sign, sqrt, squeeze, stack, std, sub, sum,
+                  swapaxes, tanh, transpose, unsqueeze, var, view, where)
 from .random import Generator, manual_seed, rand, randint, randn
 from .serialization import load, save
 from .tensor import (Tensor, bool_, float16, float32, float64, int8, int16, int32, int64, tensor,

@@ -356,3 +356,21 @@ def test_astype_gradient_has_the_leaf_dtype():
                                 lambda x: x.unsqueeze(0) * 2, lambda x: x.T + x[None, ...]])
 def test_scalar_gradients(fn):
     assert check_grad(fn, mg.tensor(np.array(1.5)))
+
+
+@given(data=st.data())
+def test_var_and_std_grads_and_values(data):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=4), label="shape")
+    axis = data.draw(axes(len(shape)), label="axis")
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    a = data.draw(arrays(shape, distinct=0.05, elements=(-3, 3)), label="a")  # no all-equal rows: std > 0
+    t = mg.tensor(a)
+    for correction in (0, 1):
+        n = a.size if axis is None else math.prod(a.shape[i] for i in np.atleast_1d(axis))
+        assume(n >= 2)  # over one element the variance is 0, where std has no derivative
+        expected = a.var(axis=axis, keepdims=keepdims, ddof=correction)
+        np.testing.assert_allclose(t.var(axis, keepdims, correction=correction).numpy(), expected, rtol=1e-10)
+        np.testing.assert_allclose(mg.std(t, axis, keepdims, correction=correction).numpy(), np.sqrt(expected),
+                                   rtol=1e-10)
+        assert check_grad(lambda x: x.var(axis, keepdims, correction=correction), t)
+        assert check_grad(lambda x: x.std(axis, keepdims, correction=correction), t)

@@ -11,7 +11,7 @@ from .elementwise import (abs, add, clamp, div, eq, exp, ge, gt, le, log, logica
                           sigmoid, sign, sqrt, sub, tanh, where)
 from .indexing import getitem, scatter_add
 from .linalg import linear, matmul
-from .reduction import all, any, argmax, argmin, max, mean, min, sum
+from .reduction import all, any, argmax, argmin, max, mean, min, std, sum, var
 from .shape import (T, broadcast_to, cat, concatenate, expand, flatten, permute, reshape, squeeze,
                     stack, swapaxes, transpose, unsqueeze, view)
 
@@ -37,7 +37,7 @@ _METHODS = {
     "exp": exp, "log": log, "sqrt": sqrt, "abs": abs, "sign": sign,
     "sigmoid": sigmoid, "relu": relu, "tanh": tanh, "clamp": clamp, "clip": clamp,
     "maximum": maximum, "minimum": minimum,
-    "sum": sum, "mean": mean, "max": max, "min": min, "argmax": argmax, "argmin": argmin,
+    "sum": sum, "mean": mean, "max": max, "min": min, "var": var, "std": std, "argmax": argmax, "argmin": argmin,
     "any": any, "all": all,
     "reshape": reshape, "view": view, "flatten": flatten, "squeeze": squeeze, "unsqueeze": unsqueeze,
     "permute": permute, "transpose": transpose, "swapaxes": swapaxes,

@@ -118,3 +118,17 @@ def all(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
     """Whether every element is true (non-zero) along `axis`; no gradient."""
     x = as_tensor(x)
     return make(array_module(x.data).asarray(x.data.all(axis=_axes(x, axis, dim), keepdims=keepdims)))
+
+
+def var(x, axis=None, keepdims: bool = False, *, dim=None, correction: int = 1) -> Tensor:
+    """Variance over `axis`: sum((x - mean)²) / (n - correction), Bessel-corrected by default as torch.var."""
+    x = as_tensor(x)
+    axes = _axes(x, axis, dim)
+    n = math.prod(x.shape if axes is None else [x.shape[i] for i in axes])
+    d = x - mean(x, axes, keepdims=True)
+    return sum(d * d, axes, keepdims) / (n - correction if n > correction else math.nan)
+
+
+def std(x, axis=None, keepdims: bool = False, *, dim=None, correction: int = 1) -> Tensor:
+    """Standard deviation over `axis`: sqrt(var(x))."""
+    return var(x, axis, keepdims, dim=dim, correction=correction).sqrt()
