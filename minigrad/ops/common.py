@@ -85,8 +85,3 @@ def sum_to(x, shape: tuple[int, ...]):
     if axes:
         x = x.sum(axes, keepdims=True)
     return x.reshape(shape) if lead else x
-
-
-def check_float(x: Tensor, what: str) -> None:
-    if x.dtype.kind != "f":
-        raise TypeError(f"{what} needs a float tensor, got dtype {x.dtype}")
