@@ -20,8 +20,20 @@ def parser(description: str, *, data: bool = True, data_help: str = MNIST_SAMPLE
     if data:
         p.add_argument("--data", metavar="PATH", help=data_help)
     p.add_argument("--seed", type=int, default=seed, help=f"random seed (default: {seed})")
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    p.add_argument("--device", type=device, default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     return p
+
+
+def device(name: str) -> str:
+    """A --device value that can be used here, or the reason it can't, as argparse reports it."""
+    try:
+        kind, _ = mg.backend.parse_device(name)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if kind == "cuda" and not mg.cuda.is_available():
+        raise argparse.ArgumentTypeError(
+            f"{name}: no CUDA GPU with cupy here ({mg.backend.CUDA_EXTRA_HINT})")
+    return name
 
 
 def mnist_sample(data: str | None) -> Path:
