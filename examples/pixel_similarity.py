@@ -13,7 +13,7 @@ import common
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.data import save_image
+from minigrad.data import get_image_files, load_image, save_image
 
 
 def mnist_distance(a: mg.Tensor, b: mg.Tensor) -> mg.Tensor:
@@ -36,7 +36,7 @@ def main() -> None:
             save_image(ideal.cpu(), Path(args.save_dir) / name)
         print(f"saved the ideal 3 and 7 to {args.save_dir}")
 
-    a_3 = threes[1]
+    a_3 = load_image(get_image_files(root / "train" / "3")[1]).to(args.device).float() / 255  # the chapter's threes[1]
     print(f"one 3 against the ideal 3: L1 {(a_3 - mean3).abs().mean().item():.4f}, "
           f"RMSE {((a_3 - mean3) ** 2).mean().sqrt().item():.4f}")
     print(f"one 3 against the ideal 7: L1 {F.l1_loss(a_3, mean7).item():.4f}, "
