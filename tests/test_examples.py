@@ -100,6 +100,8 @@ def test_help(script, tmp_path):
 def test_pixel_similarity(sample_dir, home, tmp_path):
     out = run("pixel_similarity", "--data", sample_dir, "--seed", 42, "--save-dir", tmp_path, home=home)
     assert "validation accuracy: 3s 0.9168, 7s 0.9854, average 0.9511" in out
+    assert "one 3 against the ideal 3: L1 0.1114, RMSE 0.2021" in out  # the book's figures
+    assert "one 3 against the ideal 7: L1 0.1586, RMSE 0.3021" in out
     for name in ("ideal_3.png", "ideal_7.png"):
         with Image.open(tmp_path / name) as img:
             assert img.format == "PNG" and img.size == (28, 28)
