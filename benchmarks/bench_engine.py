@@ -115,8 +115,9 @@ def main() -> None:
 
         contenders[f"pytorch {torch.__version__}"] = run_torch
     m = common.interleaved_medians(contenders, rounds=15, number=20)
-    common.report(f"(a) chain of {CHAIN} elementwise ops on (8, 8), forward + backward, per op:",
-                  m, "numpy by hand", per=CHAIN)
+    common.report(
+        f"(a) chain of {CHAIN} elementwise ops on (8, 8), forward + backward, per op:", m, "numpy by hand", per=CHAIN
+    )
 
     X = rng.standard_normal((4096, 1024), dtype=np.float32)
     W = rng.standard_normal((1024, 1024), dtype=np.float32) * 0.03
@@ -137,8 +138,13 @@ def main() -> None:
 
         contenders[f"pytorch {torch.__version__}"] = run_torch_mm
     m = common.interleaved_medians(contenders, rounds=15)
-    common.report("(b) relu(x @ w + b).sum(), x (4096, 1024), w (1024, 1024), forward + backward:",
-                  m, "numpy by hand", unit=1e-3, unit_name="ms")
+    common.report(
+        "(b) relu(x @ w + b).sum(), x (4096, 1024), w (1024, 1024), forward + backward:",
+        m,
+        "numpy by hand",
+        unit=1e-3,
+        unit_name="ms",
+    )
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def numpy_epoch_factory(x: np.ndarray, y: np.ndarray):
     def epoch():
         nonlocal w, b
         for i in range(0, len(x), BATCH):
-            xb, yb = x[i:i + BATCH], y[i:i + BATCH]
+            xb, yb = x[i : i + BATCH], y[i : i + BATCH]
             s = 1 / (1 + np.exp(-(xb @ w + b)))
             is_three = yb == 1
             loss = np.where(is_three, 1 - s, s).mean()  # noqa: F841  (computed, as the loop does)
@@ -112,7 +112,7 @@ def torch_epoch_factory(torch, x: np.ndarray, y: np.ndarray):
 
     def epoch():
         for i in range(0, len(tx), BATCH):
-            xb, yb = tx[i:i + BATCH], ty[i:i + BATCH]
+            xb, yb = tx[i : i + BATCH], ty[i : i + BATCH]
             s = model(xb).sigmoid()
             loss = torch.where(yb == 1, 1 - s, s).mean()
             loss.backward()
@@ -135,8 +135,13 @@ def main() -> None:
     if torch:
         contenders[f"pytorch {torch.__version__}"] = torch_epoch_factory(torch, x, y)
     medians = common.interleaved_medians(contenders, rounds=15, number=3)
-    common.report("one epoch of Linear(784, 1) + mnist_loss + SGD, batch 256", medians,
-                  baseline="numpy (by hand)", unit=1e-3, unit_name="ms")
+    common.report(
+        "one epoch of Linear(784, 1) + mnist_loss + SGD, batch 256",
+        medians,
+        baseline="numpy (by hand)",
+        unit=1e-3,
+        unit_name="ms",
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,9 @@ def interleaved_medians(contenders: dict, rounds: int = 7, number: int = 1) -> d
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def report(title: str, medians: dict[str, float], baseline: str, unit: float = 1e-6, unit_name: str = "us",
-           per: int = 1) -> None:
+def report(
+    title: str, medians: dict[str, float], baseline: str, unit: float = 1e-6, unit_name: str = "us", per: int = 1
+) -> None:
     """Print each contender's median (divided by `per`) and its ratio to `baseline`."""
     print(title)
     base = medians[baseline]

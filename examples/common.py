@@ -6,15 +6,26 @@ import argparse
 from pathlib import Path
 
 import minigrad as mg
-from minigrad.data import (URLs, DataLoader, DataLoaders, TensorDataset, download_data, load_image_folder,
-                           read_idx, untar_data)
+from minigrad.data import (
+    DataLoader,
+    DataLoaders,
+    TensorDataset,
+    URLs,
+    download_data,
+    load_image_folder,
+    read_idx,
+    untar_data,
+)
 
-MNIST_SAMPLE_HELP = ("MNIST_SAMPLE as an archive (mnist_sample.tgz), its extracted folder, or a folder holding "
-                     "either (default: untar_data(URLs.MNIST_SAMPLE), downloading on first use)")
+MNIST_SAMPLE_HELP = (
+    "MNIST_SAMPLE as an archive (mnist_sample.tgz), its extracted folder, or a folder holding "
+    "either (default: untar_data(URLs.MNIST_SAMPLE), downloading on first use)"
+)
 
 
-def parser(description: str, *, data: bool = True, data_help: str = MNIST_SAMPLE_HELP,
-           seed: int = 42) -> argparse.ArgumentParser:
+def parser(
+    description: str, *, data: bool = True, data_help: str = MNIST_SAMPLE_HELP, seed: int = 42
+) -> argparse.ArgumentParser:
     """An argument parser with the options the examples share: --data (if `data`), --seed, --device."""
     p = argparse.ArgumentParser(description=description)
     if data:
@@ -31,8 +42,7 @@ def device(name: str) -> str:
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     if kind == "cuda" and not mg.cuda.is_available():
-        raise argparse.ArgumentTypeError(
-            f"{name}: no CUDA GPU with cupy here ({mg.backend.CUDA_EXTRA_HINT})")
+        raise argparse.ArgumentTypeError(f"{name}: no CUDA GPU with cupy here ({mg.backend.CUDA_EXTRA_HINT})")
     return name
 
 

@@ -107,25 +107,31 @@ def optimizer(dls, lr: float, epochs: int, device: str) -> float:
 
 # ---- with a Learner, and the library's loss and metric ---------------------------------------------
 def learner(dls, lr: float, epochs: int, device: str) -> float:
-    learn = Learner(dls, nn.Linear(28 * 28, 1, device=device), opt_func=SGD, loss_func=F.mnist_loss,
-                    metrics=metrics.batch_accuracy)
+    learn = Learner(
+        dls, nn.Linear(28 * 28, 1, device=device), opt_func=SGD, loss_func=F.mnist_loss, metrics=metrics.batch_accuracy
+    )
     learn.fit(epochs, lr=lr)
     return learn.recorder.values[-1][2]  # the last epoch's [train_loss, valid_loss, accuracy]
 
 
 def main() -> None:
     p = common.parser(__doc__.splitlines()[0], seed=6)
-    p.add_argument("--mode", choices=(*MODES, "all"), default="all",
-                   help="train from scratch, with nn.Linear and SGD, with a Learner, or all three in turn "
-                        "(default: all)")
+    p.add_argument(
+        "--mode",
+        choices=(*MODES, "all"),
+        default="all",
+        help="train from scratch, with nn.Linear and SGD, with a Learner, or all three in turn (default: all)",
+    )
     p.add_argument("--epochs", type=int, default=20, help="epochs (default: 20)")
     p.add_argument("--lr", type=float, default=1.0, help="learning rate (default: 1.0)")
     p.add_argument("--bs", type=int, default=256, help="batch size (default: 256)")
     args = p.parse_args()
 
     dls = common.threes_and_sevens_loaders(args.data, args.device, args.bs)
-    print(f"training set {len(dls.train.dataset)} images, validation set {len(dls.valid.dataset)}, "
-          f"batch size {args.bs}, lr {args.lr}, {args.epochs} epochs")
+    print(
+        f"training set {len(dls.train.dataset)} images, validation set {len(dls.valid.dataset)}, "
+        f"batch size {args.bs}, lr {args.lr}, {args.epochs} epochs"
+    )
     train = {"scratch": scratch, "optimizer": optimizer, "learner": learner}
     for mode in MODES if args.mode == "all" else (args.mode,):
         print(f"--- {mode}")

@@ -24,18 +24,24 @@ from minigrad.metrics import accuracy
 from minigrad.nn.functional import cross_entropy
 from minigrad.optim import SGD, Adam
 
-DATA_HELP = ("a folder holding full MNIST's four gzipped IDX files (train-images-idx3-ubyte.gz, ...), or one "
-             "holding them in mnist/ (default: download_data(URLs.MNIST_IDX), downloading on first use)")
+DATA_HELP = (
+    "a folder holding full MNIST's four gzipped IDX files (train-images-idx3-ubyte.gz, ...), or one "
+    "holding them in mnist/ (default: download_data(URLs.MNIST_IDX), downloading on first use)"
+)
 DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3}
 
 
 def main() -> None:
     p = common.parser(__doc__.splitlines()[0], data_help=DATA_HELP)
     p.add_argument("--epochs", type=int, default=3, help="epochs (default: 3)")
-    p.add_argument("--opt", choices=tuple(DEFAULT_LR), default="sgd",
-                   help="SGD with momentum 0.9, or Adam (default: sgd)")
-    p.add_argument("--lr", type=float,
-                   help="learning rate (default: " + ", ".join(f"{v:g} for {k}" for k, v in DEFAULT_LR.items()) + ")")
+    p.add_argument(
+        "--opt", choices=tuple(DEFAULT_LR), default="sgd", help="SGD with momentum 0.9, or Adam (default: sgd)"
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        help="learning rate (default: " + ", ".join(f"{v:g} for {k}" for k, v in DEFAULT_LR.items()) + ")",
+    )
     p.add_argument("--bs", type=int, default=128, help="batch size (default: 128)")
     p.add_argument("--hidden", type=int, default=128, help="hidden units (default: 128)")
     args = p.parse_args()
@@ -47,12 +53,19 @@ def main() -> None:
     test_x, test_y = common.mnist_digits(folder, "test", args.device)
     mean = train_x.mean()
     std = train_x.std(correction=0)
-    print(f"{len(train_x)} training and {len(test_x)} test digits; training pixels mean {mean.item():.4f}, "
-          f"std {std.item():.4f}")
+    print(
+        f"{len(train_x)} training and {len(test_x)} test digits; training pixels mean {mean.item():.4f}, "
+        f"std {std.item():.4f}"
+    )
     train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
 
-    dls = DataLoaders.from_datasets(TensorDataset(train_x, train_y), TensorDataset(test_x, test_y),
-                                    batch_size=args.bs, generator=mg.Generator(args.seed), valid_batch_size=1000)
+    dls = DataLoaders.from_datasets(
+        TensorDataset(train_x, train_y),
+        TensorDataset(test_x, test_y),
+        batch_size=args.bs,
+        generator=mg.Generator(args.seed),
+        valid_batch_size=1000,
+    )
     mg.manual_seed(args.seed)
     model = nn.Sequential(
         nn.Linear(28 * 28, args.hidden),

@@ -37,10 +37,14 @@ def main() -> None:
         print(f"saved the ideal 3 and 7 to {args.save_dir}")
 
     a_3 = load_image(get_image_files(root / "train" / "3")[1]).to(args.device).float() / 255  # the chapter's threes[1]
-    print(f"one 3 against the ideal 3: L1 {(a_3 - mean3).abs().mean().item():.4f}, "
-          f"RMSE {((a_3 - mean3) ** 2).mean().sqrt().item():.4f}")
-    print(f"one 3 against the ideal 7: L1 {F.l1_loss(a_3, mean7).item():.4f}, "
-          f"RMSE {F.mse_loss(a_3, mean7).sqrt().item():.4f}")
+    print(
+        f"one 3 against the ideal 3: L1 {(a_3 - mean3).abs().mean().item():.4f}, "
+        f"RMSE {((a_3 - mean3) ** 2).mean().sqrt().item():.4f}"
+    )
+    print(
+        f"one 3 against the ideal 7: L1 {F.l1_loss(a_3, mean7).item():.4f}, "
+        f"RMSE {F.mse_loss(a_3, mean7).sqrt().item():.4f}"
+    )
 
     valid3, valid7 = common.threes_and_sevens(root, "valid", args.device)
 
@@ -49,8 +53,10 @@ def main() -> None:
 
     accuracy_3s = is_3(valid3).float().mean().item()
     accuracy_7s = (1 - is_3(valid7).float()).mean().item()
-    print(f"validation accuracy: 3s {accuracy_3s:.4f}, 7s {accuracy_7s:.4f}, "
-          f"average {(accuracy_3s + accuracy_7s) / 2:.4f}")
+    print(
+        f"validation accuracy: 3s {accuracy_3s:.4f}, 7s {accuracy_7s:.4f}, "
+        f"average {(accuracy_3s + accuracy_7s) / 2:.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import minigrad as mg
 def f(t: mg.Tensor, params: mg.Tensor) -> mg.Tensor:
     """The quadratic a*t^2 + b*t + c."""
     a, b, c = params
-    return a * (t ** 2) + (b * t) + c
+    return a * (t**2) + (b * t) + c
 
 
 def mse(preds: mg.Tensor, targets: mg.Tensor) -> mg.Tensor:
@@ -43,8 +43,10 @@ def draw(time, speed, preds, path: Path, size=(480, 320), margin=30) -> None:
     w, h = size
 
     def xy(ti, vi):
-        return (margin + (ti - t.min()) / (t.max() - t.min()) * (w - 2 * margin),
-                h - margin - (vi - lo) / (hi - lo) * (h - 2 * margin))
+        return (
+            margin + (ti - t.min()) / (t.max() - t.min()) * (w - 2 * margin),
+            h - margin - (vi - lo) / (hi - lo) * (h - 2 * margin),
+        )
 
     img = Image.new("RGB", size, "white")
     d = ImageDraw.Draw(img)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import functools
 import operator
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -196,8 +197,14 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, cr
         t.grad = g if t.grad is None else t.grad + g  # records only under create_graph
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple[Tensor | None, ...]:
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
     """d(outputs)/d(inputs) as a tuple, without touching any ``.grad`` (as torch.autograd.grad)."""
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -208,8 +215,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None, c
             raise RuntimeError(f"input {i} of grad() does not require grad")
     retain_graph = create_graph if retain_graph is None else retain_graph
     seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
-    found = dict(_delivered(_propagate(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph,
-                                       targets=inputs), seeds))
+    found = dict(
+        _delivered(
+            _propagate(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, targets=inputs), seeds
+        )
+    )
     result = []
     for i, t in enumerate(inputs):
         if t in found:

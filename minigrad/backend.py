@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CUDA_EXTRA_HINT = (
-    "install cupy for your CUDA version: pip install 'minigrad[cuda12]' or 'minigrad[cuda13]'"
-)
+CUDA_EXTRA_HINT = "install cupy for your CUDA version: pip install 'minigrad[cuda12]' or 'minigrad[cuda13]'"
 
 _cupy = None  # the cupy module once a CUDA device has been used
 
@@ -65,9 +63,7 @@ def to_device(data, device: str):
     if not cuda_available():
         raise RuntimeError(f"device {device!r} was asked for, but no CUDA GPU is available")
     if index >= cp.cuda.runtime.getDeviceCount():
-        raise RuntimeError(
-            f"device {device!r} does not exist: {cp.cuda.runtime.getDeviceCount()} CUDA GPU(s) found"
-        )
+        raise RuntimeError(f"device {device!r} does not exist: {cp.cuda.runtime.getDeviceCount()} CUDA GPU(s) found")
     with cp.cuda.Device(index):
         return cp.asarray(data)
 

@@ -50,8 +50,9 @@ def ones_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = Fa
     return ones(t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype: DType | None = None, device: str = "cpu",
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start, end=None, step=1, *, dtype: DType | None = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
     """Values from `start` up to (not including) `end` by `step`: int64 for ints, else float32."""
     if end is None:
         start, end = 0, start
@@ -60,7 +61,8 @@ def arange(start, end=None, step=1, *, dtype: DType | None = None, device: str =
     return new(np.arange(start, end, step, dtype=dtype), device, requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: DType | None = None, device: str = "cpu",
-        requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, dtype: DType | None = None, device: str = "cpu", requires_grad: bool = False
+) -> Tensor:
     """The n x m identity matrix (float32 unless `dtype`)."""
     return new(np.eye(n, m, dtype=dtype or DEFAULT_FLOAT), device, requires_grad)

@@ -7,7 +7,8 @@ The inputs' ``.grad`` is left untouched.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import autograd
 from .creation import zeros_like
@@ -22,12 +23,15 @@ def _map_tree(fn, tree, path="arg"):
         return {k: _map_tree(fn, v, f"{path}[{k!r}]") for k, v in tree.items()}
     if isinstance(tree, (tuple, list)):
         return type(tree)(_map_tree(fn, v, f"{path}[{i}]") for i, v in enumerate(tree))
-    raise TypeError(f"{path} is a {type(tree).__name__}: differentiated arguments must be tensors or "
-                    "tuples, lists and dicts of tensors")
+    raise TypeError(
+        f"{path} is a {type(tree).__name__}: differentiated arguments must be tensors or "
+        "tuples, lists and dicts of tensors"
+    )
 
 
 def _watched(tree, path: str, leaves: list):
     """A copy of `tree` whose tensors are fresh leaves requiring grad, appended to `leaves`."""
+
     def watch(t: Tensor, p: str) -> Tensor:
         if t.dtype.kind != "f":
             raise TypeError(f"{p} has dtype {t.dtype}: only float tensors can be differentiated")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -59,8 +59,13 @@ def _check(fn, inputs: list[Tensor], eps: float, atol: float, rtol: float, what:
     return True
 
 
-def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
     """Compare fn's gradients with central finite differences in float64 over every input element.
 
     Raises :class:`GradcheckError` naming the input, the element, the analytic and the
@@ -69,8 +74,13 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], eps:
     return _check(fn, _float64_inputs(inputs), eps, atol, rtol, "gradcheck")
 
 
-def gradgradcheck(fn: Callable[..., Tensor], inputs: Tensor | Sequence[Tensor], eps: float = 1e-6,
-                  atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> bool:
     """gradcheck of fn's gradients themselves: checks second derivatives (create_graph)."""
     inputs = _float64_inputs(inputs)
 

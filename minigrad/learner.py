@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -63,8 +64,16 @@ class Learner:
     list of them, computed on the validation set. `show=False` prints nothing.
     """
 
-    def __init__(self, dls, model, loss_func: Callable, opt_func: Callable = SGD, lr: float = 1e-3,
-                 metrics: Callable | Iterable[Callable] | None = None, show: bool = True):
+    def __init__(
+        self,
+        dls,
+        model,
+        loss_func: Callable,
+        opt_func: Callable = SGD,
+        lr: float = 1e-3,
+        metrics: Callable | Iterable[Callable] | None = None,
+        show: bool = True,
+    ):
         if not callable(model) or not hasattr(model, "parameters"):
             raise TypeError(f"model must be callable and have .parameters(), got {type(model).__name__}")
         if not callable(loss_func):
@@ -111,8 +120,13 @@ class Learner:
                     rec.metrics[name].append(value)
                 rec.times.append(elapsed)
                 if table is not None:
-                    table.row([str(epoch), *(f"{v:.6f}" for v in (train_loss, valid_loss, *metric_values)),
-                               _format_time(elapsed)])
+                    table.row(
+                        [
+                            str(epoch),
+                            *(f"{v:.6f}" for v in (train_loss, valid_loss, *metric_values)),
+                            _format_time(elapsed),
+                        ]
+                    )
         finally:
             if bar is not None:
                 bar.clear()

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +43,7 @@ class Optimizer:
     def __init__(self, params: Iterable[Tensor], defaults: dict[str, Any]):
         if isinstance(params, Tensor):
             raise TypeError(
-                f"{type(self).__name__} takes an iterable of tensors, got a single tensor: "
-                "wrap it in a list, e.g. [w]"
+                f"{type(self).__name__} takes an iterable of tensors, got a single tensor: wrap it in a list, e.g. [w]"
             )
         try:
             params = list(params)
@@ -124,9 +124,7 @@ class Optimizer:
                 continue
             data, grad = p.data, g.data
             if grad.shape != data.shape:
-                raise ValueError(
-                    f"parameter {i} has shape {data.shape} but its gradient has shape {grad.shape}"
-                )
+                raise ValueError(f"parameter {i} has shape {data.shape} but its gradient has shape {grad.shape}")
             if grad.__class__ is _ndarray:
                 if not _all_finite(grad):
                     raise _non_finite(i, p)
@@ -186,16 +184,25 @@ class SGD(Optimizer):
         p = p - lr * g
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
         lr = _check_number("SGD", "lr", lr, positive=True)
         momentum = _check_number("SGD", "momentum", momentum)
         dampening = _check_number("SGD", "dampening", dampening)
         weight_decay = _check_number("SGD", "weight_decay", weight_decay)
         if nesterov and (momentum == 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=bool(nesterov)))
+        super().__init__(
+            params,
+            dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=bool(nesterov)),
+        )
 
     def _update(self, p, data, grad):
         g = grad
@@ -226,8 +233,14 @@ class Adam(Optimizer):
         p = p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         lr = _check_number("Adam", "lr", lr, positive=True)
         try:
             beta1, beta2 = betas
@@ -238,8 +251,7 @@ class Adam(Optimizer):
                 raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
         eps = _check_number("Adam", "eps", eps)
         weight_decay = _check_number("Adam", "weight_decay", weight_decay)
-        super().__init__(params, dict(lr=lr, betas=(float(beta1), float(beta2)), eps=eps,
-                                      weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=(float(beta1), float(beta2)), eps=eps, weight_decay=weight_decay))
 
     def _update(self, p, data, grad):
         beta1, beta2 = self.betas
@@ -255,9 +267,9 @@ class Adam(Optimizer):
         v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
         xp = np if data.__class__ is _ndarray else array_module(data)
         denom = xp.sqrt(v)
-        denom *= 1 / math.sqrt(1 - beta2 ** t)  # denom is new: in place is safe
+        denom *= 1 / math.sqrt(1 - beta2**t)  # denom is new: in place is safe
         denom += self.eps
-        step = m * (self.lr / (1 - beta1 ** t))
+        step = m * (self.lr / (1 - beta1**t))
         step /= denom
         return _subtract_into(data, step)
 

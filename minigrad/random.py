@@ -18,7 +18,7 @@ class Generator:
     def __init__(self, seed: int | None = None):
         self.manual_seed(seed)
 
-    def manual_seed(self, seed: int | None) -> "Generator":
+    def manual_seed(self, seed: int | None) -> Generator:
         """Restart the stream from `seed` (fresh entropy when None)."""
         self.seed = seed
         self.numpy = np.random.default_rng(seed)
@@ -47,8 +47,13 @@ def _float_dtype(dtype) -> np.dtype:
     return dtype
 
 
-def rand(*size, generator: Generator | None = None, dtype: DType | None = None, device: str = "cpu",
-         requires_grad: bool = False) -> Tensor:
+def rand(
+    *size,
+    generator: Generator | None = None,
+    dtype: DType | None = None,
+    device: str = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:
     """Uniform samples in [0, 1)."""
     rng = (generator or default_generator).numpy
     dtype = _float_dtype(dtype)
@@ -56,8 +61,13 @@ def rand(*size, generator: Generator | None = None, dtype: DType | None = None, 
     return new(array.astype(dtype, copy=False), device, requires_grad)
 
 
-def randn(*size, generator: Generator | None = None, dtype: DType | None = None, device: str = "cpu",
-          requires_grad: bool = False) -> Tensor:
+def randn(
+    *size,
+    generator: Generator | None = None,
+    dtype: DType | None = None,
+    device: str = "cpu",
+    requires_grad: bool = False,
+) -> Tensor:
     """Standard normal samples (mean 0, std 1)."""
     rng = (generator or default_generator).numpy
     dtype = _float_dtype(dtype)
@@ -65,8 +75,15 @@ def randn(*size, generator: Generator | None = None, dtype: DType | None = None,
     return new(array.astype(dtype, copy=False), device, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size=(), *, generator: Generator | None = None,
-            dtype: DType | None = None, device: str = "cpu") -> Tensor:
+def randint(
+    low: int,
+    high: int | None = None,
+    size=(),
+    *,
+    generator: Generator | None = None,
+    dtype: DType | None = None,
+    device: str = "cpu",
+) -> Tensor:
     """Integers in [low, high) (in [0, low) when high is None), int64 unless `dtype`."""
     if high is None:
         low, high = 0, low

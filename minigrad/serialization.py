@@ -99,22 +99,26 @@ def _encode(obj, where: str, writer: _Writer):
         items = []
         for k, v in obj.items():
             if not isinstance(k, str):
-                raise TypeError(f"minigrad.save: {where} has a key {k!r} of type {type(k).__name__}: "
-                                "dict keys must be str")
+                raise TypeError(
+                    f"minigrad.save: {where} has a key {k!r} of type {type(k).__name__}: dict keys must be str"
+                )
             items.append([k, _encode(v, f"{where}[{k!r}]", writer)])
         return {"type": "dict", "items": items}
     if isinstance(obj, (list, tuple)):
-        return {"type": type(obj).__name__ if type(obj) in (list, tuple) else "list",
-                "items": [_encode(v, f"{where}[{i}]", writer) for i, v in enumerate(obj)]}
+        return {
+            "type": type(obj).__name__ if type(obj) in (list, tuple) else "list",
+            "items": [_encode(v, f"{where}[{i}]", writer) for i, v in enumerate(obj)],
+        }
     hint = " (to save a model, save its state_dict())" if hasattr(obj, "state_dict") else ""
-    raise TypeError(f"minigrad.save: {where} is a {type(obj).__name__}, which can't be saved: expected "
-                    f"tensors, numpy arrays, numbers, str, None, or dicts/lists/tuples of them{hint}")
+    raise TypeError(
+        f"minigrad.save: {where} is a {type(obj).__name__}, which can't be saved: expected "
+        f"tensors, numpy arrays, numbers, str, None, or dicts/lists/tuples of them{hint}"
+    )
 
 
 def _checked(array: np.ndarray, where: str) -> np.ndarray:
     if array.dtype.kind not in _ARRAY_KINDS:
-        raise TypeError(f"minigrad.save: {where} has dtype {array.dtype}: only bool and numeric arrays "
-                        "can be saved")
+        raise TypeError(f"minigrad.save: {where} has dtype {array.dtype}: only bool and numeric arrays can be saved")
     return array
 
 
@@ -161,8 +165,7 @@ class _Reader:
 
     def header(self) -> dict:
         if f"{MARKER}.npy" not in self.names:
-            raise self.error(f"not a minigrad save file (no {MARKER!r} entry: it was not written by "
-                             "minigrad.save)")
+            raise self.error(f"not a minigrad save file (no {MARKER!r} entry: it was not written by minigrad.save)")
         raw = self.array(MARKER)
         try:
             if raw.dtype != np.uint8 or raw.ndim != 1:
@@ -174,8 +177,10 @@ class _Reader:
             raise self.error(f"corrupt minigrad header ({e})") from None
         version = header.get("version")
         if not isinstance(version, int) or version > VERSION or version < 1:
-            raise self.error(f"unsupported minigrad save format version {version!r} (this minigrad reads "
-                             f"version {VERSION}); upgrade minigrad")
+            raise self.error(
+                f"unsupported minigrad save format version {version!r} (this minigrad reads "
+                f"version {VERSION}); upgrade minigrad"
+            )
         return header
 
 

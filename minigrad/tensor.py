@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 import numbers
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
-    def __iter__(self) -> Iterator["Tensor"]:
+    def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.shape[0]))
@@ -140,7 +141,7 @@ class Tensor:
         return bool(self.item())
 
     # ---- moving and converting (differentiable where the math allows) ----------------------
-    def to(self, device: str | None = None, dtype: DType | None = None) -> "Tensor":
+    def to(self, device: str | None = None, dtype: DType | None = None) -> Tensor:
         """This tensor on `device` and/or with `dtype`; itself when nothing changes."""
         out = self
         if device is not None and parse_device(device) != parse_device(self.device):
@@ -149,29 +150,29 @@ class Tensor:
             out = move(out, device)
         return out if dtype is None else out.astype(dtype)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device: int | str = 0) -> "Tensor":
+    def cuda(self, device: int | str = 0) -> Tensor:
         return self.to(device if isinstance(device, str) else f"cuda:{device}")
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.astype(float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.astype(float64)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.astype(int64)
 
-    def int(self) -> "Tensor":
+    def int(self) -> Tensor:
         return self.astype(np.dtype("int32"))
 
-    def bool(self) -> "Tensor":
+    def bool(self) -> Tensor:
         return self.astype(bool_)
 
     # ---- autograd ---------------------------------------------------------------
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording gradients for this leaf tensor, in place."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only float tensors can require gradients, got dtype {self.dtype}")
@@ -180,14 +181,14 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def retain_grad(self) -> "Tensor":
+    def retain_grad(self) -> Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
         return self
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same data, cut from the graph (no gradient flows through it)."""
         return Tensor(self.data)
 

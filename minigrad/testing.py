@@ -15,7 +15,7 @@ Needs hypothesis, a test extra: ``import minigrad`` never imports this module.
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from hypothesis import strategies as st
@@ -43,8 +43,9 @@ def _allowed_intervals(low: float, high: float, avoid: Sequence[float], margin: 
     return intervals
 
 
-def _element_strategy(dtype: np.dtype, elements: Elements, avoid: Sequence[float], margin: float,
-                      distinct: float | None) -> st.SearchStrategy:
+def _element_strategy(
+    dtype: np.dtype, elements: Elements, avoid: Sequence[float], margin: float, distinct: float | None
+) -> st.SearchStrategy:
     def away(v) -> bool:
         return all(abs(v - p) >= margin for p in avoid)
 
@@ -65,24 +66,48 @@ def _element_strategy(dtype: np.dtype, elements: Elements, avoid: Sequence[float
     return grid.filter(away) if avoid else grid  # different grid points are `distinct` apart
 
 
-def arrays(shape: Shape | st.SearchStrategy | None = None, dtype: DType = "float64",
-           elements: Elements = (-10.0, 10.0), *, avoid: Sequence[float] = (), margin: float = 0.1,
-           distinct: float | None = None, min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
-           max_side: int = 4) -> st.SearchStrategy[np.ndarray]:
+def arrays(
+    shape: Shape | st.SearchStrategy | None = None,
+    dtype: DType = "float64",
+    elements: Elements = (-10.0, 10.0),
+    *,
+    avoid: Sequence[float] = (),
+    margin: float = 0.1,
+    distinct: float | None = None,
+    min_dims: int = 0,
+    max_dims: int = 3,
+    min_side: int = 1,
+    max_side: int = 4,
+) -> st.SearchStrategy[np.ndarray]:
     """Strategy of host numpy arrays; the arguments are those of :func:`tensors`."""
     dtype = np.dtype(dtype)
     if shape is None:
         shape = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
     draw_dtype = np.float64 if dtype.kind == "f" else dtype  # drawn exactly, then rounded to dtype
-    strategy = hnp.arrays(draw_dtype, shape, elements=_element_strategy(dtype, elements, avoid, margin, distinct),
-                          unique=distinct is not None)
+    strategy = hnp.arrays(
+        draw_dtype,
+        shape,
+        elements=_element_strategy(dtype, elements, avoid, margin, distinct),
+        unique=distinct is not None,
+    )
     return strategy.map(lambda a: a.astype(dtype))
 
 
-def tensors(shape: Shape | st.SearchStrategy | None = None, dtype: DType = "float64",
-            elements: Elements = (-10.0, 10.0), *, avoid: Sequence[float] = (), margin: float = 0.1,
-            distinct: float | None = None, min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
-            max_side: int = 4, requires_grad: bool = False, device: str = "cpu") -> st.SearchStrategy[Tensor]:
+def tensors(
+    shape: Shape | st.SearchStrategy | None = None,
+    dtype: DType = "float64",
+    elements: Elements = (-10.0, 10.0),
+    *,
+    avoid: Sequence[float] = (),
+    margin: float = 0.1,
+    distinct: float | None = None,
+    min_dims: int = 0,
+    max_dims: int = 3,
+    min_side: int = 1,
+    max_side: int = 4,
+    requires_grad: bool = False,
+    device: str = "cpu",
+) -> st.SearchStrategy[Tensor]:
     """Strategy of leaf tensors with finite values.
 
     shape: a fixed shape, a strategy of shapes, or None for shapes drawn with
@@ -94,20 +119,32 @@ def tensors(shape: Shape | st.SearchStrategy | None = None, dtype: DType = "floa
         rounding to `dtype` (no ties): they are drawn from a grid with that spacing.
     dtype, requires_grad, device: as for :func:`minigrad.tensor`.
     """
-    return arrays(shape, dtype, elements, avoid=avoid, margin=margin, distinct=distinct, min_dims=min_dims,
-                  max_dims=max_dims, min_side=min_side, max_side=max_side).map(
-        lambda a: tensor(a, device=device, requires_grad=requires_grad))
+    return arrays(
+        shape,
+        dtype,
+        elements,
+        avoid=avoid,
+        margin=margin,
+        distinct=distinct,
+        min_dims=min_dims,
+        max_dims=max_dims,
+        min_side=min_side,
+        max_side=max_side,
+    ).map(lambda a: tensor(a, device=device, requires_grad=requires_grad))
 
 
-def broadcastable_shapes(n: int = 2, *, min_dims: int = 0, max_dims: int = 4, min_side: int = 1,
-                         max_side: int = 5) -> st.SearchStrategy[tuple[Shape, ...]]:
+def broadcastable_shapes(
+    n: int = 2, *, min_dims: int = 0, max_dims: int = 4, min_side: int = 1, max_side: int = 5
+) -> st.SearchStrategy[tuple[Shape, ...]]:
     """Strategy of `n` shapes that broadcast together (size-1 and missing axes included)."""
-    return hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=min_dims, max_dims=max_dims,
-                                             min_side=min_side, max_side=max_side).map(lambda b: b.input_shapes)
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=n, min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    ).map(lambda b: b.input_shapes)
 
 
-def axes(ndim: int, *, allow_none: bool = True, allow_tuple: bool = True,
-         allow_negative: bool = True) -> st.SearchStrategy[int | tuple[int, ...] | None]:
+def axes(
+    ndim: int, *, allow_none: bool = True, allow_tuple: bool = True, allow_negative: bool = True
+) -> st.SearchStrategy[int | tuple[int, ...] | None]:
     """Strategy of valid `axis` arguments for a tensor of rank `ndim`, as numpy takes them.
 
     An int, a tuple of distinct axes (possibly empty) or None; negative axes count from the end.
@@ -131,7 +168,8 @@ def axes(ndim: int, *, allow_none: bool = True, allow_tuple: bool = True,
     return st.one_of(*choices)
 
 
-def check_grad(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, atol: float = 1e-5,
-               rtol: float = 1e-3) -> bool:
+def check_grad(
+    fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
+) -> bool:
     """True when fn's gradients match float64 central differences; raises GradcheckError otherwise."""
     return gradcheck(fn, inputs, eps=eps, atol=atol, rtol=rtol)

@@ -22,13 +22,14 @@ def f64(data, requires_grad: bool = True) -> mg.Tensor:
 
 # ---- backward ------------------------------------------------------------------------------
 
+
 def test_chain_of_100_000_ops_backward_has_no_recursion_limit():
     x = f64(1.0)
     y = x
     for _ in range(100_000):
         y = y * 1.00001
     y.backward()
-    assert x.grad.item() == pytest.approx(1.00001 ** 100_000, rel=1e-9)
+    assert x.grad.item() == pytest.approx(1.00001**100_000, rel=1e-9)
     y = x
     for _ in range(100_000):
         y = y + 1.0
@@ -77,8 +78,9 @@ def test_second_backward_through_freed_graph_is_an_error_unless_retained():
     np.testing.assert_array_equal(x.grad.numpy(), [4, 8])  # twice 2x
 
 
-@pytest.mark.parametrize("gradient", [lambda: mg.tensor([1.0, 0.5, -1.0]), lambda: [1.0, 0.5, -1.0],
-                                      lambda: np.array([1.0, 0.5, -1.0])])
+@pytest.mark.parametrize(
+    "gradient", [lambda: mg.tensor([1.0, 0.5, -1.0]), lambda: [1.0, 0.5, -1.0], lambda: np.array([1.0, 0.5, -1.0])]
+)
 def test_backward_with_explicit_gradient(gradient):
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x * x
@@ -106,6 +108,7 @@ def test_backward_on_a_leaf_and_gradients_never_share_memory():
 
 
 # ---- graph lifetime and memory ---------------------------------------------------------------
+
 
 def test_backward_frees_the_graph():
     gc.disable()  # the graph must be freed by reference counting alone
@@ -161,6 +164,7 @@ def test_memory_stays_flat_over_10_000_training_steps():
 
 
 # ---- grad modes ----------------------------------------------------------------------------
+
 
 def test_no_grad_context_manager_and_decorator():
     x = f64([1.0, 2.0])
@@ -222,10 +226,11 @@ def test_ops_on_tensors_without_grad_record_nothing():
 
 # ---- higher derivatives ------------------------------------------------------------------------
 
+
 @given(x=tensors(hnp.array_shapes(max_dims=2), elements=(-3, 3)))
 def test_second_derivative_of_cube_is_6x(x):
     x.requires_grad_()
-    (x ** 3).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     first = x.grad
     np.testing.assert_allclose(first.numpy(), 3 * x.numpy() ** 2)
     assert first.requires_grad
@@ -252,7 +257,7 @@ def test_hessian_vector_product_of_a_quadratic_form():
 GRADGRAD = {
     "mul": (lambda a, b: a * b, [{}, {}]),
     "div": (lambda a, b: a / b, [{}, {"avoid": (0.0,), "margin": 0.5}]),
-    "pow": (lambda a, b: a ** b, [{"elements": (0.5, 3)}, {"elements": (-2, 2)}]),
+    "pow": (lambda a, b: a**b, [{"elements": (0.5, 3)}, {"elements": (-2, 2)}]),
     "exp": (lambda a: a.exp(), [{"elements": (-3, 3)}]),
     "log": (lambda a: a.log(), [{"elements": (0.5, 5)}]),
     "sqrt": (lambda a: a.sqrt(), [{"elements": (0.5, 5)}]),
@@ -285,8 +290,9 @@ def test_gradgradcheck(name, data):
 
 @given(data=st.data())
 def test_gradgradcheck_matmul(data):
-    sa, sb = data.draw(hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=1, max_side=3),
-                       label="shapes").input_shapes
+    sa, sb = data.draw(
+        hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=1, max_side=3), label="shapes"
+    ).input_shapes
     a, b = data.draw(tensors(sa), label="a"), data.draw(tensors(sb), label="b")
     assert mg.gradgradcheck(lambda a, b: (a @ b) * (a @ b), [a, b])
 
@@ -301,6 +307,7 @@ def test_gradgradcheck_reductions_over_axes(data):
 
 
 # ---- grad transforms -----------------------------------------------------------------------------
+
 
 def _linear_loss(params, x, y):
     w, b = params
@@ -387,4 +394,3 @@ def test_autograd_grad_torch_style():
     a, b = mg.autograd.grad([x.sum(), (x * x).sum()], [x, x])
     np.testing.assert_array_equal(a.numpy(), [3, 5])  # both outputs, summed
     np.testing.assert_array_equal(b.numpy(), a.numpy())
-

@@ -37,8 +37,8 @@ OPS = {
     "sub_scalar": (lambda a: 1 - a, lambda a: 1 - a, (A,)),
     "mul": (lambda a, b: a * b, lambda a, b: a * b, (A, B)),
     "div": (lambda a, b: a / b, lambda a, b: a / b, (A, POSITIVE)),
-    "pow": (lambda a: a ** 3, lambda a: a ** 3, (A,)),
-    "rpow": (lambda a: 2 ** a, lambda a: 2 ** a, (A,)),
+    "pow": (lambda a: a**3, lambda a: a**3, (A,)),
+    "rpow": (lambda a: 2**a, lambda a: 2**a, (A,)),
     "exp": (mg.exp, np.exp, (A,)),
     "log": (mg.log, np.log, (POSITIVE,)),
     "sqrt": (mg.sqrt, np.sqrt, (POSITIVE,)),
@@ -117,8 +117,14 @@ def test_moving_between_devices_is_differentiable(device):
 
 
 def test_creation_and_random_on_device(device):
-    for t in (mg.zeros(2, 3, device=device), mg.ones(3, device=device), mg.full((2,), 7, device=device),
-              mg.arange(4, device=device), mg.eye(3, device=device), mg.zeros_like(mg.tensor(A, device=device))):
+    for t in (
+        mg.zeros(2, 3, device=device),
+        mg.ones(3, device=device),
+        mg.full((2,), 7, device=device),
+        mg.arange(4, device=device),
+        mg.eye(3, device=device),
+        mg.zeros_like(mg.tensor(A, device=device)),
+    ):
         assert t.device == on(device)
     assert repr(mg.ones(1, device=device)) == ("tensor([1.])" if device == "cpu" else "tensor([1.], device='cuda:0')")
     for make in (mg.rand, mg.randn):  # a seed means the same numbers on every device
@@ -129,15 +135,18 @@ def test_creation_and_random_on_device(device):
 
 
 @needs_cuda
-@pytest.mark.parametrize("fn", [
-    lambda a, b: a + b,
-    lambda a, b: a * b,
-    lambda a, b: mg.maximum(a, b),
-    lambda a, b: a < b,
-    lambda a, b: a @ b.reshape(4, 3),
-    lambda a, b: mg.where(a > 0, a, b),
-    lambda a, b: mg.cat([a, b]),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda a, b: a + b,
+        lambda a, b: a * b,
+        lambda a, b: mg.maximum(a, b),
+        lambda a, b: a < b,
+        lambda a, b: a @ b.reshape(4, 3),
+        lambda a, b: mg.where(a > 0, a, b),
+        lambda a, b: mg.cat([a, b]),
+    ],
+)
 def test_mixing_devices_is_an_error_naming_both(fn):
     cpu, gpu = mg.tensor(A), mg.tensor(A, device="cuda")
     for a, b in ((cpu, gpu), (gpu, cpu)):

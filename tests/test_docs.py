@@ -63,7 +63,7 @@ def python_blocks(text: str) -> list[Block]:
         body = []
         i += 1
         while i < len(lines) and not re.match(rf"^ {{0,3}}{fence[0]}{{{len(fence)},}}\s*$", lines[i]):
-            body.append(lines[i][len(m["indent"]):] if lines[i].startswith(m["indent"]) else lines[i])
+            body.append(lines[i][len(m["indent"]) :] if lines[i].startswith(m["indent"]) else lines[i])
             i += 1
         i += 1  # past the closing fence
         language = info.split()[0].lower() if info else ""
@@ -90,8 +90,7 @@ def run_markdown(text: str, name: str) -> int:
         except (Exception, SystemExit) as e:
             tb = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next))
             raise DocBlockError(
-                f"{name}: python block {block.number} (line {block.line}) raised "
-                f"{type(e).__name__}: {e}\n\n{tb}"
+                f"{name}: python block {block.number} (line {block.line}) raised {type(e).__name__}: {e}\n\n{tb}"
             ) from None
         ran += 1
     return ran
@@ -155,8 +154,7 @@ assert (x, y) == (1, 2)
 
 def test_extraction_and_skipping():
     blocks = python_blocks(PAGE)
-    assert [(b.number, b.runs) for b in blocks] == [(1, True), (2, True), (3, False), (4, False), (5, False),
-                                                    (6, True)]
+    assert [(b.number, b.runs) for b in blocks] == [(1, True), (2, True), (3, False), (4, False), (5, False), (6, True)]
     assert blocks[1].source == "y = x + 1   # a longer fence\n"
     assert blocks[0].line == 3
 

@@ -23,16 +23,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 SAMPLE_ARCHIVE = SHARED / "mnist_sample.tgz"
 MNIST_IDX = SHARED / "mnist"
-IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+IDX_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 EXAMPLES = ("pixel_similarity", "sgd_quadratic", "linear_model", "simple_net", "mnist_full")
 TAKES_DATA = {"pixel_similarity", "linear_model", "simple_net", "mnist_full"}
 
 needs_sample = pytest.mark.skipif(
-    not SAMPLE_ARCHIVE.is_file(), reason=f"real MNIST_SAMPLE not found at {SAMPLE_ARCHIVE} (see shared/data/README.md)")
+    not SAMPLE_ARCHIVE.is_file(), reason=f"real MNIST_SAMPLE not found at {SAMPLE_ARCHIVE} (see shared/data/README.md)"
+)
 needs_mnist = pytest.mark.skipif(
     not all((MNIST_IDX / f).is_file() for f in IDX_FILES),
-    reason=f"full MNIST IDX files not found in {MNIST_IDX} (see shared/data/README.md)")
+    reason=f"full MNIST IDX files not found in {MNIST_IDX} (see shared/data/README.md)",
+)
 needs_cuda = pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")
 
 # The accuracy each must reach on the validation (for mnist_full: test) set.
@@ -45,8 +51,14 @@ def run(script: str, *args, home: Path, timeout: float = 300) -> str:
     """Run examples/<script>.py with `args` from the project root; its stdout, after checking it succeeded."""
     env = dict(os.environ, MINIGRAD_HOME=str(home))
     env.pop("MINIGRAD_DATA", None)
-    proc = subprocess.run([sys.executable, str(Path("examples") / f"{script}.py"), *map(str, args)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(Path("examples") / f"{script}.py"), *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, f"{script} {' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -142,8 +154,9 @@ def test_linear_model_reaches_the_chapters_accuracy(linear_all):
 @needs_sample
 def test_same_seed_same_output(linear_all, sample_dir, home):
     """Scratch mode twice with one seed prints the same, and the same as within --mode all (reseeded per mode)."""
-    first, second = (run("linear_model", "--data", sample_dir, "--seed", 6, "--mode", "scratch", home=home)
-                     for _ in range(2))
+    first, second = (
+        run("linear_model", "--data", sample_dir, "--seed", 6, "--mode", "scratch", home=home) for _ in range(2)
+    )
     assert first == second
     assert sections(first)["scratch"] == sections(linear_all)["scratch"]
 
@@ -168,11 +181,14 @@ def test_mnist_full(home):
 
 @pytest.mark.slow
 @needs_cuda
-@pytest.mark.parametrize("script, data, seed", [
-    pytest.param("linear_model", "sample", 6, marks=needs_sample),
-    pytest.param("simple_net", "sample", 42, marks=needs_sample),
-    pytest.param("mnist_full", "mnist", 42, marks=needs_mnist),
-])
+@pytest.mark.parametrize(
+    "script, data, seed",
+    [
+        pytest.param("linear_model", "sample", 6, marks=needs_sample),
+        pytest.param("simple_net", "sample", 42, marks=needs_sample),
+        pytest.param("mnist_full", "mnist", 42, marks=needs_mnist),
+    ],
+)
 def test_on_cuda(script, data, seed, request, home):
     """--device cuda reaches the same accuracies (the weights are drawn on the host, as on the CPU)."""
     path = request.getfixturevalue("sample_dir") if data == "sample" else MNIST_IDX

@@ -231,7 +231,10 @@ def test_get_image_files_sorted_case_insensitive_and_recursive(tmp_path):
     found = get_image_files(tmp_path)
     assert found == [tmp_path / n for n in ["a.jpg", "b.PNG", "sub/c.Jpeg", "sub/deeper/d.gif"]]
     assert get_image_files(tmp_path, recurse=False) == [tmp_path / "a.jpg", tmp_path / "b.PNG"]
-    assert get_image_files(tmp_path, extensions=("gif", ".CSV")) == [tmp_path / "sub/deeper/d.gif", tmp_path / "sub/e.csv"]
+    assert get_image_files(tmp_path, extensions=("gif", ".CSV")) == [
+        tmp_path / "sub/deeper/d.gif",
+        tmp_path / "sub/e.csv",
+    ]
 
 
 def test_get_image_files_needs_a_folder(tmp_path):

@@ -57,8 +57,9 @@ def blobs(n: int, seed: int):
 
 
 def make_learner(n_train=300, n_valid=101, batch_size=32, **kwargs):
-    dls = DataLoaders.from_datasets(blobs(n_train, 1), blobs(n_valid, 2), batch_size=batch_size,
-                                    generator=mg.Generator(0))
+    dls = DataLoaders.from_datasets(
+        blobs(n_train, 1), blobs(n_valid, 2), batch_size=batch_size, generator=mg.Generator(0)
+    )
     kwargs.setdefault("metrics", batch_accuracy)
     kwargs.setdefault("show", False)
     return Learner(dls, LinearModel(2), mnist_loss, opt_func=SGD, lr=1.0, **kwargs)

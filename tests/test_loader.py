@@ -8,10 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.data import (CollateError, DataLoader, DataLoaders, Dataset, TensorDataset, default_collate)
+from minigrad.data import CollateError, DataLoader, DataLoaders, Dataset, TensorDataset, default_collate
 
-loader_args = dict(n=st.integers(1, 60), batch_size=st.integers(1, 20), drop_last=st.booleans(),
-                   shuffle=st.booleans(), seed=st.integers(0, 2**32 - 1))
+loader_args = dict(
+    n=st.integers(1, 60),
+    batch_size=st.integers(1, 20),
+    drop_last=st.booleans(),
+    shuffle=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
 
 
 def tensor_dataset(n):
@@ -173,14 +178,17 @@ def test_collate_keeps_the_graph_of_items_that_require_grad():
     np.testing.assert_array_equal(w.grad.numpy(), [5.0, 5.0])
 
 
-@pytest.mark.parametrize("items, index, what", [
-    ([mg.zeros(3), mg.zeros(3), mg.zeros(3), mg.zeros(2), mg.zeros(3)], 3, "shape"),
-    ([1, 2, 3, "x", 5], 3, "str"),
-    ([mg.zeros(2), mg.zeros(2), 1.0, mg.zeros(2), mg.zeros(2)], 2, "float"),
-    ([(1, 2), (3, 4), (5, 6), (7, 8), (9,)], 4, "fields"),
-    ([np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(5)], 4, "shape"),
-    ([None] * 5, 0, "NoneType"),
-])
+@pytest.mark.parametrize(
+    "items, index, what",
+    [
+        ([mg.zeros(3), mg.zeros(3), mg.zeros(3), mg.zeros(2), mg.zeros(3)], 3, "shape"),
+        ([1, 2, 3, "x", 5], 3, "str"),
+        ([mg.zeros(2), mg.zeros(2), 1.0, mg.zeros(2), mg.zeros(2)], 2, "float"),
+        ([(1, 2), (3, 4), (5, 6), (7, 8), (9,)], 4, "fields"),
+        ([np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(5)], 4, "shape"),
+        ([None] * 5, 0, "NoneType"),
+    ],
+)
 def test_collate_errors_name_the_dataset_index(items, index, what):
     dl = DataLoader(items, batch_size=5)
     with pytest.raises(CollateError, match=rf"dataset index {index}\b.*{what}|{what}.*dataset index {index}\b"):

@@ -54,8 +54,10 @@ def floats(lo=-5.0, hi=5.0):
 @st.composite
 def pairs(draw, elements=floats(), target_elements=floats()):
     shape = draw(shapes)
-    return (draw(hnp.arrays(np.float64, shape, elements=elements)),
-            draw(hnp.arrays(np.float64, shape, elements=target_elements)))
+    return (
+        draw(hnp.arrays(np.float64, shape, elements=elements)),
+        draw(hnp.arrays(np.float64, shape, elements=target_elements)),
+    )
 
 
 @st.composite
@@ -340,9 +342,13 @@ def test_losses_on_a_device_match_the_cpu(device):
     t = rng.integers(0, 2, (6, 3)).astype(np.float32)
     classes = mg.tensor(rng.integers(0, 3, 6))
     cases = [
-        (F.mse_loss, x, t), (F.l1_loss, x, t), (F.binary_cross_entropy, p, t),
-        (F.binary_cross_entropy_with_logits, x, t), (F.mnist_loss, x, t),
-        (F.cross_entropy, x, classes), (F.nll_loss, np.log(p), classes),
+        (F.mse_loss, x, t),
+        (F.l1_loss, x, t),
+        (F.binary_cross_entropy, p, t),
+        (F.binary_cross_entropy_with_logits, x, t),
+        (F.mnist_loss, x, t),
+        (F.cross_entropy, x, classes),
+        (F.nll_loss, np.log(p), classes),
     ]
     for loss, a, b in cases:
         for reduction in REDUCTIONS:
@@ -356,5 +362,6 @@ def test_losses_on_a_device_match_the_cpu(device):
             out.sum().backward()
             np.testing.assert_allclose(on_dev.grad.numpy(), on_cpu.grad.numpy(), rtol=1e-5, atol=1e-6)
     for fn in (F.softmax, F.log_softmax, F.relu, F.sigmoid, F.tanh):
-        np.testing.assert_allclose(fn(mg.tensor(x, device=device)).numpy(), fn(mg.tensor(x)).numpy(),
-                                   rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            fn(mg.tensor(x, device=device)).numpy(), fn(mg.tensor(x)).numpy(), rtol=1e-5, atol=1e-6
+        )

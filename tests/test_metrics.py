@@ -61,8 +61,10 @@ def chapter_batch_accuracy(xb, yb):
     return ((preds > 0.5) == yb).mean()
 
 
-@given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=2, max_side=8),
-                  elements=st.floats(-5, 5, width=32)), st.data())
+@given(
+    hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=2, max_side=8), elements=st.floats(-5, 5, width=32)),
+    st.data(),
+)
 @settings(max_examples=30, deadline=None)
 def test_binary_accuracy_is_the_chapters_batch_accuracy(p, data):
     t = data.draw(hnp.arrays(np.float32, p.shape, elements=st.sampled_from([0.0, 1.0])))

@@ -42,8 +42,14 @@ def test_parameters_and_modules_register_in_assignment_order():
     net = Net()
     names = [n for n, _ in net.named_parameters()]
     # as in PyTorch: depth first, each module's own parameters (in assignment order) before its children's
-    assert names == ["layers.0.weight", "layers.0.bias", "block.scale", "block.offset",
-                     "block.inner.weight", "block.inner.bias"]
+    assert names == [
+        "layers.0.weight",
+        "layers.0.bias",
+        "block.scale",
+        "block.offset",
+        "block.inner.weight",
+        "block.inner.bias",
+    ]
     assert [n for n, _ in net.named_children()] == ["layers", "block"]
     assert [type(m).__name__ for m in net.modules()] == ["Net", "Sequential", "Linear", "ReLU", "Block", "Linear"]
     assert [n for n, _ in net.named_modules()] == ["", "layers", "layers.0", "layers.1", "block", "block.inner"]
@@ -243,7 +249,11 @@ def test_linear_output_is_x_at_w_transposed_plus_b(shape, bias):
 
 def test_linear_computes_integer_inputs_in_its_dtype():
     layer = nn.Linear(3, 2, generator=mg.Generator(0))
-    for x in (mg.tensor([[1, 2, 3]]), mg.tensor(np.array([[1, 2, 3]], dtype=np.uint8)), mg.tensor([[True, False, True]])):
+    for x in (
+        mg.tensor([[1, 2, 3]]),
+        mg.tensor(np.array([[1, 2, 3]], dtype=np.uint8)),
+        mg.tensor([[True, False, True]]),
+    ):
         out = layer(x)
         assert out.dtype == mg.float32
         np.testing.assert_allclose(out.numpy(), layer(x.astype(mg.float32)).numpy())
@@ -432,6 +442,7 @@ def test_linear_model_learns_with_the_chapters_mnist_loss():
     y = ((x @ mg.tensor([1.0, -2.0, 0.5])) > 0).astype(mg.float32).reshape(-1, 1)
     model = nn.Linear(3, 1, generator=g)
     from minigrad.metrics import batch_accuracy
+
     start = batch_accuracy(model(x), y).item()
     for _ in range(200):
         loss = nn.functional.mnist_loss(model(x), y)

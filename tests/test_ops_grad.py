@@ -30,7 +30,7 @@ BINARY = {
     "sub": (lambda a, b: a - b, (-10, 10), (-10, 10), ()),
     "mul": (lambda a, b: a * b, (-10, 10), (-10, 10), ()),
     "div": (lambda a, b: a / b, (-10, 10), (-5, 5), (0.0,)),
-    "pow": (lambda a, b: a ** b, (0.2, 3), (-2, 2), ()),
+    "pow": (lambda a, b: a**b, (0.2, 3), (-2, 2), ()),
     "add_fn": (mg.add, (-10, 10), (-10, 10), ()),
     "sub_method": (lambda a, b: a.sub(b), (-10, 10), (-10, 10), ()),
     "mul_fn": (mg.mul, (-10, 10), (-10, 10), ()),
@@ -74,14 +74,14 @@ UNARY = {
     "clamp": (lambda x: x.clamp(-1.0, 2.0), {"elements": (-4, 4), "avoid": (-1.0, 2.0)}),
     "clamp_min": (lambda x: mg.clamp(x, min=0.5), {"elements": (-4, 4), "avoid": (0.5,)}),
     "clamp_max": (lambda x: x.clip(max=-0.5), {"elements": (-4, 4), "avoid": (-0.5,)}),
-    "square": (lambda x: x ** 2, {}),
-    "pow_float": (lambda x: x ** 2.5, {"elements": (0.1, 5)}),
-    "pow_negative": (lambda x: x ** -1, {"avoid": (0.0,), "margin": 0.5}),
+    "square": (lambda x: x**2, {}),
+    "pow_float": (lambda x: x**2.5, {"elements": (0.1, 5)}),
+    "pow_negative": (lambda x: x**-1, {"avoid": (0.0,), "margin": 0.5}),
     "rsub": (lambda x: 1 - x, {}),
     "radd": (lambda x: 2.5 + x, {}),
     "rmul": (lambda x: 3 * x, {}),
     "rtruediv": (lambda x: 3 / x, {"avoid": (0.0,), "margin": 0.5}),
-    "rpow": (lambda x: 2 ** x, {"elements": (-5, 5)}),
+    "rpow": (lambda x: 2**x, {"elements": (-5, 5)}),
     "array_times_tensor": (lambda x: np.float64(1.5) * x, {}),
 }
 
@@ -111,6 +111,7 @@ def test_composite_grad_reuses_inputs(data):
 
 
 # ---- reductions ---------------------------------------------------------------------------
+
 
 def _reduces_empty(shape, axis) -> bool:
     axis = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
@@ -183,6 +184,7 @@ def test_maximum_minimum_share_the_gradient_at_ties():
 
 # ---- shape ops ----------------------------------------------------------------------------
 
+
 @given(data=st.data())
 def test_reshape_view_flatten_grad(data):
     x = data.draw(tensors(nd_shapes), label="x")
@@ -230,12 +232,14 @@ def test_squeeze_unsqueeze_grad(data):
 
 @given(data=st.data())
 def test_expand_broadcast_to_grad(data):
-    small, big = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=1, min_dims=1, max_dims=3, max_side=3),
-                           label="shapes")
+    small, big = data.draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=1, min_dims=1, max_dims=3, max_side=3), label="shapes"
+    )
     x = data.draw(tensors(small[0]), label="x")
     lead = len(big) - x.ndim
-    sizes = [n if i < lead or x.shape[i - lead] != n or not data.draw(st.booleans()) else -1
-             for i, n in enumerate(big)]  # -1 keeps an axis's size
+    sizes = [
+        n if i < lead or x.shape[i - lead] != n or not data.draw(st.booleans()) else -1 for i, n in enumerate(big)
+    ]  # -1 keeps an axis's size
     assert x.expand(*sizes).shape == big
     assert check_grad(lambda t: t.expand(*sizes), x)
     assert check_grad(lambda t: t.broadcast_to(big), x)
@@ -251,13 +255,16 @@ def test_stack_cat_grad(data):
     assert check_grad(lambda *ts: mg.stack(ts, dim), *xs)
     axis = data.draw(st.integers(-len(shape), len(shape) - 1), label="cat dim")
     sizes = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n), label="sizes along dim")
-    parts = [data.draw(tensors(shape[:axis % len(shape)] + (k,) + shape[axis % len(shape) + 1:]), label=f"part{i}")
-             for i, k in enumerate(sizes)]
+    parts = [
+        data.draw(tensors(shape[: axis % len(shape)] + (k,) + shape[axis % len(shape) + 1 :]), label=f"part{i}")
+        for i, k in enumerate(sizes)
+    ]
     assert check_grad(lambda *ts: mg.cat(ts, dim=axis), *parts)
     assert check_grad(lambda *ts: mg.concatenate(list(ts), axis), *parts)
 
 
 # ---- indexing -----------------------------------------------------------------------------
+
 
 @given(data=st.data())
 def test_getitem_basic_grad(data):
@@ -278,8 +285,9 @@ def test_getitem_negative_step_slices_grad(data):
 @given(data=st.data())
 def test_getitem_integer_arrays_grad(data):
     x = data.draw(tensors(nd_shapes), label="x")
-    index = data.draw(hnp.integer_array_indices(x.shape, result_shape=hnp.array_shapes(max_dims=2, max_side=5)),
-                      label="index")  # repeats accumulate
+    index = data.draw(
+        hnp.integer_array_indices(x.shape, result_shape=hnp.array_shapes(max_dims=2, max_side=5)), label="index"
+    )  # repeats accumulate
     assert check_grad(lambda t: t[index], x)
     assert check_grad(lambda t: t[tuple(mg.tensor(i) for i in index)], x)
 
@@ -302,11 +310,13 @@ def test_getitem_bool_mask_grad(data):
 
 # ---- matmul -------------------------------------------------------------------------------
 
+
 @given(data=st.data())
 def test_matmul_grad(data):
     """1-D, 2-D and batched operands, batch axes broadcasting (numpy's matmul signature)."""
-    sa, sb = data.draw(hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=2, max_side=3),
-                       label="shapes").input_shapes
+    sa, sb = data.draw(
+        hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=2, max_side=3), label="shapes"
+    ).input_shapes
     a = data.draw(tensors(sa), label="a")
     b = data.draw(tensors(sb), label="b")
     assert check_grad(lambda a, b: a @ b, a, b)
@@ -335,6 +345,7 @@ def test_linear_grad(data):
 
 # ---- dtype conversion ----------------------------------------------------------------------
 
+
 @given(x=tensors(shapes))
 def test_astype_float_to_float_grad(x):
     # float32 in the middle rounds: a larger step keeps the finite difference accurate.
@@ -351,9 +362,21 @@ def test_astype_gradient_has_the_leaf_dtype():
 
 # ---- 0-d tensors -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fn", [lambda x: x * x, lambda x: x.exp(), lambda x: x.max(), lambda x: 3 / x,
-                                lambda x: x.sum(0), lambda x: x.mean(-1, keepdims=True), lambda x: x.reshape(1),
-                                lambda x: x.unsqueeze(0) * 2, lambda x: x.T + x[None, ...]])
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: x * x,
+        lambda x: x.exp(),
+        lambda x: x.max(),
+        lambda x: 3 / x,
+        lambda x: x.sum(0),
+        lambda x: x.mean(-1, keepdims=True),
+        lambda x: x.reshape(1),
+        lambda x: x.unsqueeze(0) * 2,
+        lambda x: x.T + x[None, ...],
+    ],
+)
 def test_scalar_gradients(fn):
     assert check_grad(fn, mg.tensor(np.array(1.5)))
 
@@ -370,7 +393,8 @@ def test_var_and_std_grads_and_values(data):
         assume(n >= 2)  # over one element the variance is 0, where std has no derivative
         expected = a.var(axis=axis, keepdims=keepdims, ddof=correction)
         np.testing.assert_allclose(t.var(axis, keepdims, correction=correction).numpy(), expected, rtol=1e-10)
-        np.testing.assert_allclose(mg.std(t, axis, keepdims, correction=correction).numpy(), np.sqrt(expected),
-                                   rtol=1e-10)
+        np.testing.assert_allclose(
+            mg.std(t, axis, keepdims, correction=correction).numpy(), np.sqrt(expected), rtol=1e-10
+        )
         assert check_grad(lambda x: x.var(axis, keepdims, correction=correction), t)
         assert check_grad(lambda x: x.std(axis, keepdims, correction=correction), t)

@@ -39,11 +39,11 @@ UNARY = {
     "tanh": (mg.tanh, np.tanh, (-10, 10)),
     "clamp": (lambda x: x.clamp(-1, 2.5), lambda x: np.clip(x, -1, 2.5), (-10, 10)),
     "clamp_min": (lambda x: mg.clamp(x, min=0), lambda x: np.clip(x, 0, None), (-10, 10)),
-    "pow_int": (lambda x: x ** 3, lambda x: x ** 3, (-10, 10)),
-    "pow_float": (lambda x: x ** 0.5, lambda x: x ** 0.5, (0, 10)),
+    "pow_int": (lambda x: x**3, lambda x: x**3, (-10, 10)),
+    "pow_float": (lambda x: x**0.5, lambda x: x**0.5, (0, 10)),
     "rsub": (lambda x: 1 - x, lambda x: 1 - x, (-10, 10)),
     "rtruediv": (lambda x: 3 / x, lambda x: 3 / x, (0.5, 10)),
-    "rpow": (lambda x: 2 ** x, lambda x: 2 ** x, (-10, 10)),
+    "rpow": (lambda x: 2**x, lambda x: 2**x, (-10, 10)),
     "radd": (lambda x: 0.5 + x, lambda x: 0.5 + x, (-10, 10)),
     "rmul": (lambda x: 2 * x, lambda x: 2 * x, (-10, 10)),
 }
@@ -63,7 +63,7 @@ BINARY = {
     "sub": (lambda a, b: a - b, np.subtract),
     "mul": (mg.mul, np.multiply),
     "div": (lambda a, b: a / b, np.divide),
-    "pow": (lambda a, b: a ** b, np.power),
+    "pow": (lambda a, b: a**b, np.power),
     "maximum": (mg.maximum, np.maximum),
     "minimum": (lambda a, b: a.minimum(b), np.minimum),
 }
@@ -105,8 +105,9 @@ def test_comparisons_give_bool_tensors_without_grad(op, data):
     np.testing.assert_array_equal(getattr(ta, operator)(1.0).numpy(), getattr(a, operator)(1.0))
 
 
-@pytest.mark.parametrize("fn", [lambda x: x < 1, lambda x: x == x, lambda x: mg.sign(x),
-                                lambda x: (x > 0) & (x < 1), lambda x: ~(x > 0)])
+@pytest.mark.parametrize(
+    "fn", [lambda x: x < 1, lambda x: x == x, lambda x: mg.sign(x), lambda x: (x > 0) & (x < 1), lambda x: ~(x > 0)]
+)
 def test_0d_results_without_grad_are_arrays(fn):
     out = fn(mg.tensor(np.array(0.5)))
     assert out.shape == ()
@@ -123,6 +124,7 @@ def test_logical_ops():
 
 
 # ---- reductions ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
@@ -168,6 +170,7 @@ def test_0d_reductions_over_dim_0_and_minus_1_as_torch():
 
 
 # ---- shape ops ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @given(data=st.data())
@@ -235,8 +238,9 @@ def test_getitem_values(dtype, data):
 @pytest.mark.parametrize("dtype", FLOATS)
 @given(data=st.data())
 def test_matmul_values(dtype, data):
-    sa, sb = data.draw(hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=2, max_side=4),
-                       label="shapes").input_shapes
+    sa, sb = data.draw(
+        hnp.mutually_broadcastable_shapes(signature=np.matmul.signature, max_dims=2, max_side=4), label="shapes"
+    ).input_shapes
     a, b = data.draw(arrays(sa, dtype), label="a"), data.draw(arrays(sb, dtype), label="b")
     expected = a @ b
     out = mg.tensor(a) @ mg.tensor(b)
@@ -259,25 +263,29 @@ def test_astype_values(a):
 
 # ---- dtype rules --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("expr, dtype", [
-    (lambda: mg.tensor([1, 2]) / 2, mg.float32),
-    (lambda: mg.tensor([1, 2]) / mg.tensor([2, 4]), mg.float32),
-    (lambda: 1 / mg.tensor([1, 2]), mg.float32),
-    (lambda: mg.tensor([1, 2]) * 0.5, mg.float32),
-    (lambda: 0.5 + mg.tensor([1, 2]), mg.float32),
-    (lambda: mg.tensor([True, False]) * 0.5, mg.float32),
-    (lambda: mg.tensor([1, 2]) * 2, mg.int64),
-    (lambda: mg.tensor([1, 2]) + mg.tensor([True, False]), mg.int64),
-    (lambda: mg.tensor([1.0, 2.0]) * 2, mg.float32),
-    (lambda: mg.tensor([1.0, 2.0]) * 0.1, mg.float32),
-    (lambda: mg.tensor([1.0]) * mg.tensor(np.array([2.0])), mg.float64),
-    (lambda: mg.tensor(np.array([1.0])) / 3, mg.float64),
-    (lambda: mg.tensor([1, 2]).exp(), mg.float32),
-    (lambda: mg.tensor([1, 2]).mean(), mg.float32),
-    (lambda: -mg.tensor([1, 2]), mg.int64),
-    (lambda: abs(mg.tensor([-1, 2])), mg.int64),
-    (lambda: mg.tensor([1, 2]) < 1.5, mg.bool_),
-])
+
+@pytest.mark.parametrize(
+    "expr, dtype",
+    [
+        (lambda: mg.tensor([1, 2]) / 2, mg.float32),
+        (lambda: mg.tensor([1, 2]) / mg.tensor([2, 4]), mg.float32),
+        (lambda: 1 / mg.tensor([1, 2]), mg.float32),
+        (lambda: mg.tensor([1, 2]) * 0.5, mg.float32),
+        (lambda: 0.5 + mg.tensor([1, 2]), mg.float32),
+        (lambda: mg.tensor([True, False]) * 0.5, mg.float32),
+        (lambda: mg.tensor([1, 2]) * 2, mg.int64),
+        (lambda: mg.tensor([1, 2]) + mg.tensor([True, False]), mg.int64),
+        (lambda: mg.tensor([1.0, 2.0]) * 2, mg.float32),
+        (lambda: mg.tensor([1.0, 2.0]) * 0.1, mg.float32),
+        (lambda: mg.tensor([1.0]) * mg.tensor(np.array([2.0])), mg.float64),
+        (lambda: mg.tensor(np.array([1.0])) / 3, mg.float64),
+        (lambda: mg.tensor([1, 2]).exp(), mg.float32),
+        (lambda: mg.tensor([1, 2]).mean(), mg.float32),
+        (lambda: -mg.tensor([1, 2]), mg.int64),
+        (lambda: abs(mg.tensor([-1, 2])), mg.int64),
+        (lambda: mg.tensor([1, 2]) < 1.5, mg.bool_),
+    ],
+)
 def test_result_dtypes(expr, dtype):
     assert expr().dtype == dtype
 
@@ -287,8 +295,10 @@ def test_int_division_values():
     np.testing.assert_allclose((mg.tensor([1, 2, 3]) * 0.5).numpy(), [0.5, 1, 1.5])
 
 
-@pytest.mark.parametrize("leaf_dtype, other_dtype", [("float32", "float64"), ("float64", "float32"),
-                                                      ("float16", "float32"), ("float32", "float32")])
+@pytest.mark.parametrize(
+    "leaf_dtype, other_dtype",
+    [("float32", "float64"), ("float64", "float32"), ("float16", "float32"), ("float32", "float32")],
+)
 def test_gradient_has_the_dtype_of_its_tensor(leaf_dtype, other_dtype):
     x = mg.tensor([1.0, 2.0], dtype=leaf_dtype, requires_grad=True)
     y = mg.tensor([3.0, 4.0], dtype=other_dtype, requires_grad=True)

@@ -49,9 +49,9 @@ def adam_reference(params, grads_per_step, lr, beta1, beta2, eps, weight_decay):
         for i, (p, g) in enumerate(zip(params, grads)):
             g = g + weight_decay * p
             m[i] = beta1 * m[i] + (1 - beta1) * g
-            v[i] = beta2 * v[i] + (1 - beta2) * g ** 2
-            m_hat = m[i] / (1 - beta1 ** t)
-            v_hat = v[i] / (1 - beta2 ** t)
+            v[i] = beta2 * v[i] + (1 - beta2) * g**2
+            m_hat = m[i] / (1 - beta1**t)
+            v_hat = v[i] / (1 - beta2**t)
             params[i] = p - lr * m_hat / (np.sqrt(v_hat) + eps)
     return params
 
@@ -86,8 +86,13 @@ def test_sgd_matches_the_published_rule(config, device):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
 
 
-@given(lr=st.floats(1e-4, 2.0), momentum=st.floats(0.0, 0.99), dampening=st.floats(0.0, 0.9),
-       weight_decay=st.floats(0.0, 0.5), nesterov=st.booleans())
+@given(
+    lr=st.floats(1e-4, 2.0),
+    momentum=st.floats(0.0, 0.99),
+    dampening=st.floats(0.0, 0.9),
+    weight_decay=st.floats(0.0, 0.5),
+    nesterov=st.booleans(),
+)
 def test_sgd_property(lr, momentum, dampening, weight_decay, nesterov):
     if nesterov and (momentum == 0 or dampening != 0):
         dampening = 0.0
@@ -112,8 +117,13 @@ ADAM_CONFIGS = [
 def test_adam_matches_the_published_rule(config, device):
     arrays, tensors = make_params(device)
     grads = grad_sequence([a.shape for a in arrays])
-    opt = Adam(tensors, lr=config["lr"], betas=(config["beta1"], config["beta2"]), eps=config["eps"],
-               weight_decay=config["weight_decay"])
+    opt = Adam(
+        tensors,
+        lr=config["lr"],
+        betas=(config["beta1"], config["beta2"]),
+        eps=config["eps"],
+        weight_decay=config["weight_decay"],
+    )
     got = run(opt, tensors, grads, device)
     for g, w in zip(got, adam_reference(arrays, grads, **config)):
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
@@ -175,8 +185,9 @@ def test_params_with_no_grad_are_skipped_and_keep_no_state():
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps)],
-                         ids=["sgd", "adam"])
+@pytest.mark.parametrize(
+    "make_opt", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps)], ids=["sgd", "adam"]
+)
 def test_non_finite_gradient_raises_and_changes_nothing(bad, make_opt):
     arrays, tensors = make_params()
     opt = make_opt(tensors)
@@ -279,23 +290,38 @@ def test_changing_lr_between_steps_takes_effect():
     assert w.item() == 0.75
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(lr=0), "lr"), (dict(lr=-0.1), "lr"), (dict(lr=math.nan), "lr"), (dict(lr=math.inf), "lr"),
-    (dict(lr=0.1, momentum=-0.5), "momentum"), (dict(lr=0.1, weight_decay=-1), "weight_decay"),
-    (dict(lr=0.1, dampening=-1), "dampening"),
-    (dict(lr=0.1, nesterov=True), "nesterov"), (dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lr=0), "lr"),
+        (dict(lr=-0.1), "lr"),
+        (dict(lr=math.nan), "lr"),
+        (dict(lr=math.inf), "lr"),
+        (dict(lr=0.1, momentum=-0.5), "momentum"),
+        (dict(lr=0.1, weight_decay=-1), "weight_decay"),
+        (dict(lr=0.1, dampening=-1), "dampening"),
+        (dict(lr=0.1, nesterov=True), "nesterov"),
+        (dict(lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
+    ],
+)
 def test_sgd_construction_errors(kwargs, match):
     _, tensors = make_params()
     with pytest.raises(ValueError, match=match):
         SGD(tensors, **kwargs)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(lr=0), "lr"), (dict(lr=-1e-3), "lr"), (dict(betas=(1.0, 0.999)), "beta1"),
-    (dict(betas=(0.9, -0.1)), "beta2"), (dict(betas=0.9), "betas"), (dict(eps=-1e-8), "eps"),
-    (dict(weight_decay=-0.1), "weight_decay"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lr=0), "lr"),
+        (dict(lr=-1e-3), "lr"),
+        (dict(betas=(1.0, 0.999)), "beta1"),
+        (dict(betas=(0.9, -0.1)), "beta2"),
+        (dict(betas=0.9), "betas"),
+        (dict(eps=-1e-8), "eps"),
+        (dict(weight_decay=-0.1), "weight_decay"),
+    ],
+)
 def test_adam_construction_errors(kwargs, match):
     _, tensors = make_params()
     with pytest.raises(ValueError, match=match):

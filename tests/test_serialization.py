@@ -78,11 +78,17 @@ def test_any_array_round_trips(tmp_path, array):
 def test_nested_containers_and_numbers_round_trip(tmp_path):
     obj = {
         "model": OrderedDict([("w", mg.ones(2, 2)), ("b", mg.zeros(2))]),
-        "epoch": 3, "lr": 0.05, "best": float("inf"), "done": False, "note": "mlp", "none": None,
+        "epoch": 3,
+        "lr": 0.05,
+        "best": float("inf"),
+        "done": False,
+        "note": "mlp",
+        "none": None,
         "history": [0.5, 0.25, {"step": 2, "t": mg.tensor([1, 2, 3])}],
         "pair": (1, mg.tensor(2.5)),
-        "np_scalar": np.float32(1.5), "np_int": np.int64(7),
-        "big": 2 ** 70,
+        "np_scalar": np.float32(1.5),
+        "np_int": np.int64(7),
+        "big": 2**70,
     }
     save(obj, tmp_path / "ckpt.npz")
     loaded = load(tmp_path / "ckpt.npz")
@@ -95,7 +101,7 @@ def test_nested_containers_and_numbers_round_trip(tmp_path):
     assert loaded["lr"] == 0.05 and loaded["best"] == float("inf")
     assert loaded["done"] is False and loaded["note"] == "mlp" and loaded["none"] is None
     assert loaded["history"][:2] == [0.5, 0.25] and loaded["history"][2]["step"] == 2
-    assert loaded["np_scalar"] == 1.5 and loaded["np_int"] == 7 and loaded["big"] == 2 ** 70
+    assert loaded["np_scalar"] == 1.5 and loaded["np_int"] == 7 and loaded["big"] == 2**70
 
 
 def test_saving_a_gradient_tracking_tensor_saves_its_values(tmp_path):
@@ -243,15 +249,18 @@ def test_pickled_entries_are_never_unpickled(tmp_path):
     assert UNPICKLED == []
 
 
-@pytest.mark.parametrize("entries, message", [
-    ({MARKER: header({"type": "tensor", "key": "t9"})}, "'t9.npy' is missing"),
-    ({MARKER: header({"type": "mystery"})}, "unknown node"),
-    ({MARKER: header({"type": "dict", "items": 5})}, "corrupt minigrad header"),
-    ({MARKER: header(1, version=2)}, "version 2"),
-    ({MARKER: header(1, fmt="other")}, "corrupt minigrad header"),
-    ({MARKER: np.frombuffer(b"{not json", dtype=np.uint8)}, "corrupt minigrad header"),
-    ({MARKER: np.zeros(3, dtype=np.float32)}, "corrupt minigrad header"),
-])
+@pytest.mark.parametrize(
+    "entries, message",
+    [
+        ({MARKER: header({"type": "tensor", "key": "t9"})}, "'t9.npy' is missing"),
+        ({MARKER: header({"type": "mystery"})}, "unknown node"),
+        ({MARKER: header({"type": "dict", "items": 5})}, "corrupt minigrad header"),
+        ({MARKER: header(1, version=2)}, "version 2"),
+        ({MARKER: header(1, fmt="other")}, "corrupt minigrad header"),
+        ({MARKER: np.frombuffer(b"{not json", dtype=np.uint8)}, "corrupt minigrad header"),
+        ({MARKER: np.zeros(3, dtype=np.float32)}, "corrupt minigrad header"),
+    ],
+)
 def test_corrupt_headers_are_errors_naming_the_path(tmp_path, entries, message):
     path = tmp_path / "odd.npz"
     write_zip(path, entries)

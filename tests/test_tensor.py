@@ -14,21 +14,24 @@ from minigrad.testing import arrays, tensors
 # ---- construction and dtypes ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("data, dtype, shape", [
-    (1.5, mg.float32, ()),
-    ([1.0, 2.0], mg.float32, (2,)),
-    ([[1, 2.5], [3, 4]], mg.float32, (2, 2)),
-    (3, mg.int64, ()),
-    ([1, 2, 3], mg.int64, (3,)),
-    (True, mg.bool_, ()),
-    ([True, False], mg.bool_, (2,)),
-    ([], mg.float32, (0,)),
-    (np.array([1.0, 2.0]), mg.float64, (2,)),
-    (np.array([1, 2], dtype=np.int32), mg.int32, (2,)),
-    (np.array([1, 2], dtype=np.uint8), mg.uint8, (2,)),
-    (np.zeros((2, 3), dtype=np.float16), mg.float16, (2, 3)),
-    (np.array(2.0, dtype=np.float32), mg.float32, ()),
-])
+@pytest.mark.parametrize(
+    "data, dtype, shape",
+    [
+        (1.5, mg.float32, ()),
+        ([1.0, 2.0], mg.float32, (2,)),
+        ([[1, 2.5], [3, 4]], mg.float32, (2, 2)),
+        (3, mg.int64, ()),
+        ([1, 2, 3], mg.int64, (3,)),
+        (True, mg.bool_, ()),
+        ([True, False], mg.bool_, (2,)),
+        ([], mg.float32, (0,)),
+        (np.array([1.0, 2.0]), mg.float64, (2,)),
+        (np.array([1, 2], dtype=np.int32), mg.int32, (2,)),
+        (np.array([1, 2], dtype=np.uint8), mg.uint8, (2,)),
+        (np.zeros((2, 3), dtype=np.float16), mg.float16, (2, 3)),
+        (np.array(2.0, dtype=np.float32), mg.float32, ()),
+    ],
+)
 def test_tensor_dtype_rules(data, dtype, shape):
     t = mg.tensor(data)
     assert t.dtype == dtype
@@ -109,8 +112,14 @@ def test_repr():
 @given(x=tensors(dtype="float64", min_side=0))
 def test_conversions(x):
     a = x.numpy()
-    for converted, dtype in [(x.astype(mg.float32), np.float32), (x.float(), np.float32), (x.long(), np.int64),
-                             (x.double(), np.float64), (x.int(), np.int32), (x.bool(), bool)]:
+    for converted, dtype in [
+        (x.astype(mg.float32), np.float32),
+        (x.float(), np.float32),
+        (x.long(), np.int64),
+        (x.double(), np.float64),
+        (x.int(), np.int32),
+        (x.bool(), bool),
+    ]:
         assert converted.dtype == dtype
         np.testing.assert_array_equal(converted.numpy(), a.astype(dtype))
     assert x.to("cpu") is x and x.cpu() is x
@@ -128,27 +137,31 @@ def test_requires_grad_only_for_floats():
 
 # ---- creation -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make, expected", [
-    (lambda: mg.zeros(2, 3), np.zeros((2, 3), np.float32)),
-    (lambda: mg.zeros((2, 3)), np.zeros((2, 3), np.float32)),
-    (lambda: mg.zeros([0]), np.zeros((0,), np.float32)),
-    (lambda: mg.zeros(()), np.zeros((), np.float32)),
-    (lambda: mg.ones(3, dtype=mg.int64), np.ones(3, np.int64)),
-    (lambda: mg.ones((1, 2), dtype="float64"), np.ones((1, 2))),
-    (lambda: mg.full((2, 2), 7), np.full((2, 2), 7, np.int64)),
-    (lambda: mg.full((2,), 1.5), np.full(2, 1.5, np.float32)),
-    (lambda: mg.full(3, True), np.full(3, True)),
-    (lambda: mg.full((2,), 3, dtype=mg.float64), np.full(2, 3.0)),
-    (lambda: mg.arange(5), np.arange(5)),
-    (lambda: mg.arange(1, 7, 2), np.arange(1, 7, 2)),
-    (lambda: mg.arange(0, 1, 0.25), np.arange(0, 1, 0.25, dtype=np.float32)),
-    (lambda: mg.arange(3.0), np.arange(3, dtype=np.float32)),
-    (lambda: mg.eye(3), np.eye(3, dtype=np.float32)),
-    (lambda: mg.eye(2, 3, dtype=mg.float64), np.eye(2, 3)),
-    (lambda: mg.zeros_like(mg.tensor(np.ones((2, 2)))), np.zeros((2, 2))),
-    (lambda: mg.ones_like(mg.tensor([1, 2])), np.ones(2, np.int64)),
-    (lambda: mg.ones_like(mg.tensor([1, 2]), dtype=mg.float32), np.ones(2, np.float32)),
-])
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda: mg.zeros(2, 3), np.zeros((2, 3), np.float32)),
+        (lambda: mg.zeros((2, 3)), np.zeros((2, 3), np.float32)),
+        (lambda: mg.zeros([0]), np.zeros((0,), np.float32)),
+        (lambda: mg.zeros(()), np.zeros((), np.float32)),
+        (lambda: mg.ones(3, dtype=mg.int64), np.ones(3, np.int64)),
+        (lambda: mg.ones((1, 2), dtype="float64"), np.ones((1, 2))),
+        (lambda: mg.full((2, 2), 7), np.full((2, 2), 7, np.int64)),
+        (lambda: mg.full((2,), 1.5), np.full(2, 1.5, np.float32)),
+        (lambda: mg.full(3, True), np.full(3, True)),
+        (lambda: mg.full((2,), 3, dtype=mg.float64), np.full(2, 3.0)),
+        (lambda: mg.arange(5), np.arange(5)),
+        (lambda: mg.arange(1, 7, 2), np.arange(1, 7, 2)),
+        (lambda: mg.arange(0, 1, 0.25), np.arange(0, 1, 0.25, dtype=np.float32)),
+        (lambda: mg.arange(3.0), np.arange(3, dtype=np.float32)),
+        (lambda: mg.eye(3), np.eye(3, dtype=np.float32)),
+        (lambda: mg.eye(2, 3, dtype=mg.float64), np.eye(2, 3)),
+        (lambda: mg.zeros_like(mg.tensor(np.ones((2, 2)))), np.zeros((2, 2))),
+        (lambda: mg.ones_like(mg.tensor([1, 2])), np.ones(2, np.int64)),
+        (lambda: mg.ones_like(mg.tensor([1, 2]), dtype=mg.float32), np.ones(2, np.float32)),
+    ],
+)
 def test_creation(make, expected):
     t = make()
     assert t.dtype == expected.dtype and t.shape == expected.shape and t.device == "cpu"
@@ -165,8 +178,15 @@ def test_creation_requires_grad_and_bad_shape():
 
 # ---- random -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fn", [lambda **kw: mg.rand(3, 4, **kw), lambda **kw: mg.randn((3, 4), **kw),
-                                lambda **kw: mg.randint(0, 10, (3, 4), **kw)])
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda **kw: mg.rand(3, 4, **kw),
+        lambda **kw: mg.randn((3, 4), **kw),
+        lambda **kw: mg.randint(0, 10, (3, 4), **kw),
+    ],
+)
 def test_random_same_seed_same_numbers(fn):
     mg.manual_seed(0)
     a = fn()

@@ -102,6 +102,7 @@ def test_arrays_are_numpy(a):
 
 # ---- broadcastable_shapes ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n", [1, 2, 3])
 @given(data=st.data())
 def test_broadcastable_shapes(n, data):
@@ -114,12 +115,15 @@ def test_broadcastable_shapes(n, data):
 
 def test_broadcastable_shapes_really_broadcast():
     """Different ranks and size-1 axes against larger ones both come up."""
-    pair = find(broadcastable_shapes(2, min_dims=1), lambda s: len(s[0]) != len(s[1]) and 1 in s[0] + s[1]
-                and np.broadcast_shapes(*s) not in s)
+    pair = find(
+        broadcastable_shapes(2, min_dims=1),
+        lambda s: len(s[0]) != len(s[1]) and 1 in s[0] + s[1] and np.broadcast_shapes(*s) not in s,
+    )
     assert np.broadcast_shapes(*pair) not in pair
 
 
 # ---- axes ----------------------------------------------------------------------------------------
+
 
 @given(data=st.data())
 def test_axes_are_valid_for_numpy(data):
@@ -140,12 +144,15 @@ def test_axes_options(data):
         assert -ndim <= a < ndim
 
 
-@pytest.mark.parametrize("wanted", [
-    lambda a: a is None,
-    lambda a: isinstance(a, int) and a < 0,
-    lambda a: a == (),
-    lambda a: isinstance(a, tuple) and len(a) == 3 and min(a) < 0 <= max(a),
-])
+@pytest.mark.parametrize(
+    "wanted",
+    [
+        lambda a: a is None,
+        lambda a: isinstance(a, int) and a < 0,
+        lambda a: a == (),
+        lambda a: isinstance(a, tuple) and len(a) == 3 and min(a) < 0 <= max(a),
+    ],
+)
 def test_axes_draws_every_kind(wanted):
     assert wanted(find(axes(3), wanted))
 
@@ -158,6 +165,7 @@ def test_axes_of_0d():
 
 
 # ---- check_grad ---------------------------------------------------------------------------------
+
 
 @given(x=tensors(), y=tensors())
 def test_check_grad_accepts_right_gradients(x, y):

@@ -1,6 +1,6 @@
 """Getting data in: downloads (fastai's ``URLs`` and ``untar_data``), image and IDX files, and loaders.
 
-    >>> from minigrad.data import untar_data, URLs, load_image_folder, DataLoader, DataLoaders
+>>> from minigrad.data import untar_data, URLs, load_image_folder, DataLoader, DataLoaders
 """
 
 from .download import *  # noqa: F401,F403  (URLs, untar_data, download_data and their errors)
@@ -11,7 +11,17 @@ from .loader import CollateError, DataLoader, DataLoaders, Dataset, TensorDatase
 
 __all__ = [
     *_download_all,
-    "read_idx", "write_idx",
-    "load_image", "save_image", "center_crop", "get_image_files", "load_image_folder",
-    "Dataset", "TensorDataset", "DataLoader", "DataLoaders", "default_collate", "CollateError",
+    "read_idx",
+    "write_idx",
+    "load_image",
+    "save_image",
+    "center_crop",
+    "get_image_files",
+    "load_image_folder",
+    "Dataset",
+    "TensorDataset",
+    "DataLoader",
+    "DataLoaders",
+    "default_collate",
+    "CollateError",
 ]

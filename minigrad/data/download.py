@@ -72,10 +72,7 @@ class _TransientError(Exception):
 def _parse_checksum(checksum: str) -> tuple[str, str]:
     """``"md5:<hex>"`` or ``"sha256:<hex>"`` as (algorithm, lower-case hex digest)."""
     if not isinstance(checksum, str) or not _CHECKSUM.fullmatch(checksum):
-        raise ValueError(
-            "checksum must look like 'md5:<32 hex digits>' or 'sha256:<64 hex digits>', "
-            f"got {checksum!r}"
-        )
+        raise ValueError(f"checksum must look like 'md5:<32 hex digits>' or 'sha256:<64 hex digits>', got {checksum!r}")
     algorithm, _, digest = checksum.partition(":")
     return algorithm, digest.lower()
 
@@ -335,9 +332,7 @@ def _get_with_retries(url: str, dest: Path) -> None:
 def _get(url: str, dest: Path) -> None:
     """One streaming GET of ``url`` into ``dest``."""
     try:
-        with requests.get(
-            url, stream=True, timeout=TIMEOUT, headers={"Accept-Encoding": "identity"}
-        ) as response:
+        with requests.get(url, stream=True, timeout=TIMEOUT, headers={"Accept-Encoding": "identity"}) as response:
             response.raise_for_status()
             length = response.headers.get("Content-Length", "")
             expected = int(length) if length.isdigit() else None
@@ -418,9 +413,7 @@ def _verify(path: Path, source: str, checksum: str | None, size: int | None) -> 
         algorithm, expected = _parse_checksum(checksum)
         actual = _digest(path, algorithm)
         if actual != expected:
-            raise ChecksumError(
-                f"{source}: {algorithm} mismatch: expected {expected}, got {actual}"
-            )
+            raise ChecksumError(f"{source}: {algorithm} mismatch: expected {expected}, got {actual}")
 
 
 def _matches(path: Path, resource: Resource) -> bool:
@@ -520,12 +513,8 @@ def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
             raise ArchiveError(f"refusing archive member {member.name!r}: a device file or fifo")
         if not parts and not member.isdir():
             raise ArchiveError(f"refusing archive member {member.name!r}: it has no name")
-        if any(parts[:i] in symlinks for i in range(1, len(parts))) or (
-            parts in symlinks and not member.issym()
-        ):
-            raise ArchiveError(
-                f"refusing archive member {member.name!r}: it would be written through a symlink"
-            )
+        if any(parts[:i] in symlinks for i in range(1, len(parts))) or (parts in symlinks and not member.issym()):
+            raise ArchiveError(f"refusing archive member {member.name!r}: it would be written through a symlink")
         if member.issym():
             _check_symlink(member, parts, symlinks)
         elif member.islnk() and _posix(member.linkname).parts not in regular_files:
@@ -537,9 +526,7 @@ def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
             regular_files.add(parts)
 
 
-def _check_symlink(
-    member: tarfile.TarInfo, parts: tuple[str, ...], symlinks: set[tuple[str, ...]]
-) -> None:
+def _check_symlink(member: tarfile.TarInfo, parts: tuple[str, ...], symlinks: set[tuple[str, ...]]) -> None:
     refusal = f"refusing symbolic link {member.name!r} -> {member.linkname!r}"
     link = _posix(member.linkname)
     if link.is_absolute() or PureWindowsPath(member.linkname).drive:

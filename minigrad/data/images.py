@@ -7,14 +7,15 @@ is plain numpy; only the public functions wrap their results in Tensors.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..tensor import Tensor, tensor
 from ..files import atomic_open
+from ..tensor import Tensor, tensor
 from .idx import to_numpy
 
 __all__ = ["IMAGE_EXTENSIONS", "load_image", "save_image", "center_crop", "get_image_files", "load_image_folder"]

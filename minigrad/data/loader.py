@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Iterator, Protocol, Sequence, runtime_checkable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -65,8 +66,9 @@ class TensorDataset:
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
-        return tuple(make(np.asarray(a) if isinstance(a, np.generic) else a)
-                     for a in (t.data[index] for t in self.tensors))
+        return tuple(
+            make(np.asarray(a) if isinstance(a, np.generic) else a) for a in (t.data[index] for t in self.tensors)
+        )
 
     def __repr__(self) -> str:
         return f"TensorDataset({', '.join(str(t.shape) for t in self.tensors)})"
@@ -189,8 +191,15 @@ class DataLoader:
     batches per epoch.
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 generator: Generator | None = None, collate_fn: Callable[[list], Any] | None = None):
+    def __init__(
+        self,
+        dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        generator: Generator | None = None,
+        collate_fn: Callable[[list], Any] | None = None,
+    ):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 f"DataLoader needs a dataset with __len__ and __getitem__ (a list, a range, a TensorDataset, ...), "
@@ -272,8 +281,10 @@ class DataLoader:
             yield collate(items) if collate is not None else default_collate(items, indices)
 
     def __repr__(self) -> str:
-        return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
-                f"shuffle={self.shuffle}, drop_last={self.drop_last})")
+        return (
+            f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
+            f"shuffle={self.shuffle}, drop_last={self.drop_last})"
+        )
 
 
 class DataLoaders:
@@ -284,12 +295,21 @@ class DataLoaders:
         self.valid = valid
 
     @classmethod
-    def from_datasets(cls, train_ds, valid_ds, batch_size: int = 64, shuffle_train: bool = True,
-                      generator: Generator | None = None, drop_last: bool = False,
-                      valid_batch_size: int | None = None, collate_fn: Callable | None = None) -> "DataLoaders":
+    def from_datasets(
+        cls,
+        train_ds,
+        valid_ds,
+        batch_size: int = 64,
+        shuffle_train: bool = True,
+        generator: Generator | None = None,
+        drop_last: bool = False,
+        valid_batch_size: int | None = None,
+        collate_fn: Callable | None = None,
+    ) -> DataLoaders:
         """Loaders for two datasets: the training one shuffled (and `drop_last` applied), the validation one not."""
-        train = DataLoader(train_ds, batch_size, shuffle=shuffle_train, drop_last=drop_last, generator=generator,
-                           collate_fn=collate_fn)
+        train = DataLoader(
+            train_ds, batch_size, shuffle=shuffle_train, drop_last=drop_last, generator=generator, collate_fn=collate_fn
+        )
         valid = DataLoader(valid_ds, valid_batch_size or batch_size, collate_fn=collate_fn)
         return cls(train, valid)
 

@@ -19,9 +19,19 @@ from ..ops.common import as_tensor, same_device
 from ..tensor import Tensor, float32
 
 __all__ = [
-    "linear", "relu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "cross_entropy", "nll_loss", "mnist_loss",
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "mse_loss",
+    "l1_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "mnist_loss",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -162,8 +172,9 @@ def mnist_loss(predictions, targets, reduction: str = "mean") -> Tensor:
 def _check_class_target(name: str, input: Tensor, target: Tensor) -> None:
     """input (N, C) of floats; target (N,) of integer class indices in [0, C)."""
     if input.ndim != 2:
-        raise ValueError(f"{name}: the input must have shape (N, C) (a row of C class scores per "
-                         f"sample), got shape {input.shape}")
+        raise ValueError(
+            f"{name}: the input must have shape (N, C) (a row of C class scores per sample), got shape {input.shape}"
+        )
     if input.dtype.kind != "f":
         raise TypeError(f"{name}: the input must be a float tensor, got dtype {input.dtype}")
     n, c = input.shape
@@ -173,19 +184,24 @@ def _check_class_target(name: str, input: Tensor, target: Tensor) -> None:
             hint = " Hint: for one-hot targets pass target.argmax(-1)."
         elif target.shape == (n, 1):
             hint = f" Hint: use target.reshape({n},)."
-        raise ValueError(f"{name}: the target must be class indices of shape (N,) = ({n},) for an input of "
-                         f"shape {input.shape}, got target shape {target.shape}.{hint}")
+        raise ValueError(
+            f"{name}: the target must be class indices of shape (N,) = ({n},) for an input of "
+            f"shape {input.shape}, got target shape {target.shape}.{hint}"
+        )
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{name}: the target must hold integer class indices, got dtype {target.dtype} "
-                        "(convert with .long())")
+        raise TypeError(
+            f"{name}: the target must hold integer class indices, got dtype {target.dtype} (convert with .long())"
+        )
     same_device([input, target])
     if n:
         td = target.data
         bad = (td < 0) | (td >= c)
         if bool(bad.any()):
             value = td[array_module(td).argmax(bad)].item()
-            raise ValueError(f"{name}: target values must be class indices in [0, {c}) for an input of "
-                             f"shape {input.shape}, found {value}")
+            raise ValueError(
+                f"{name}: target values must be class indices in [0, {c}) for an input of "
+                f"shape {input.shape}, found {value}"
+            )
 
 
 def nll_loss(input, target, reduction: str = "mean") -> Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -32,8 +32,16 @@ class Linear(Module):
     values on every device.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *,
-                 generator: Generator | None = None, device: str = "cpu", dtype: DType = float32):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        generator: Generator | None = None,
+        device: str = "cpu",
+        dtype: DType = float32,
+    ):
         super().__init__()
         self.in_features = _count("in_features", in_features)
         self.out_features = _count("out_features", out_features)
@@ -60,9 +68,11 @@ class Linear(Module):
     def _shape_error(self, x: Tensor) -> ValueError:
         last = x.shape[-1] if x.ndim else "none (a 0-d tensor)"
         hint = " (flatten the input first, e.g. with nn.Flatten())" if x.ndim > 2 else ""
-        return ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
-                          f"the input's last dimension must be in_features={self.in_features}, got input "
-                          f"of shape {x.shape} (last dimension {last}){hint}")
+        return ValueError(
+            f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
+            f"the input's last dimension must be in_features={self.in_features}, got input "
+            f"of shape {x.shape} (last dimension {last}){hint}"
+        )
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -122,7 +132,7 @@ class Sequential(Module):
             raise TypeError(f"Sequential takes Modules, got {type(module).__name__} at position {name!r}")
         setattr(self, name, module)
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         self._add(str(len(self)), module)
         return self
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from typing import Any, Iterator, Mapping, NamedTuple
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -116,8 +117,9 @@ class Module:
         if name in params or name in modules:
             kind = "parameter" if name in params else "sub-module"
             if value is not None:
-                expected = ("a leaf tensor requiring grad (see minigrad.nn.Parameter)"
-                            if kind == "parameter" else "a Module")
+                expected = (
+                    "a leaf tensor requiring grad (see minigrad.nn.Parameter)" if kind == "parameter" else "a Module"
+                )
                 raise TypeError(
                     f"cannot assign {type(value).__name__} to {kind} {name!r} of {type(self).__name__}: "
                     f"expected {expected} or None (to load values, use load_state_dict)"
@@ -148,7 +150,7 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ---- walking the tree ----------------------------------------------------------------
-    def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for this module (name `prefix`) and every descendant, each once."""
         seen = set() if _seen is None else _seen
         if id(self) in seen:
@@ -158,12 +160,12 @@ class Module:
         for name, child in self._modules.items():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name, seen)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         """This module and every descendant, each once, depth first in registration order."""
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """(name, module) of the direct sub-modules, each module once."""
         seen = set()
         for name, child in self._modules.items():
@@ -171,12 +173,13 @@ class Module:
                 seen.add(id(child))
                 yield name, child
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, child in self.named_children():
             yield child
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, parameter), e.g. ``("0.weight", ...)``; a shared parameter comes once
         (under its first name) unless `remove_duplicate` is False."""
         seen: set[int] = set()
@@ -199,13 +202,13 @@ class Module:
             yield p
 
     # ---- modes and gradients -----------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and all its descendants; returns self."""
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
@@ -214,7 +217,7 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def to(self, device: str | None = None, dtype=None) -> "Module":
+    def to(self, device: str | None = None, dtype=None) -> Module:
         """Move (and/or cast to a float `dtype`) every parameter and its gradient, in place:
         the parameter objects are kept, so an optimizer holding them keeps working."""
         if device is not None:
@@ -233,15 +236,14 @@ class Module:
                 t.data = data
         return self
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self.to("cpu")
 
     # ---- state ---------------------------------------------------------------------------
-    def state_dict(self) -> "OrderedDict[str, Tensor]":
+    def state_dict(self) -> OrderedDict[str, Tensor]:
         """name -> a detached copy of each parameter (a snapshot: later training does not
         change it). A parameter shared by two sub-modules appears under both names."""
-        return OrderedDict((name, Tensor(p.data.copy()))
-                           for name, p in self.named_parameters(remove_duplicate=False))
+        return OrderedDict((name, Tensor(p.data.copy())) for name, p in self.named_parameters(remove_duplicate=False))
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy the values of `state` (name -> tensor or array) into the parameters.
@@ -274,16 +276,17 @@ class Module:
                 problems.append(f"{name!r}: expected a tensor or an array, got {type(value).__name__}")
                 continue
             if tuple(array.shape) != p.shape:
-                problems.append(f"size mismatch for {name!r}: the state has shape {tuple(array.shape)}, "
-                                f"the parameter in the model has shape {p.shape}")
+                problems.append(
+                    f"size mismatch for {name!r}: the state has shape {tuple(array.shape)}, "
+                    f"the parameter in the model has shape {p.shape}"
+                )
                 continue
             if array.dtype.kind not in "biuf":
                 problems.append(f"{name!r}: can't load dtype {array.dtype} into a {p.dtype} parameter")
                 continue
             arrays[name] = array
         if problems:
-            raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n  "
-                               + "\n  ".join(problems))
+            raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
         for name, array in arrays.items():
             p = own[name]
             p.data = to_device(array, p.device).astype(p.dtype, copy=True)

@@ -43,9 +43,7 @@ def floated(array):
 
 def raise_device_mismatch(*tensors: Tensor):
     devices = [t.device for t in tensors if isinstance(t, Tensor)]
-    raise RuntimeError(
-        f"expected all tensors to be on the same device, but found tensors on {' and '.join(devices)}"
-    )
+    raise RuntimeError(f"expected all tensors to be on the same device, but found tensors on {' and '.join(devices)}")
 
 
 def same_device(tensors) -> None:
@@ -79,9 +77,7 @@ def normalize_axis(axis, ndim: int, *, allow_none: bool = True) -> tuple[int, ..
 def sum_to(x, shape: tuple[int, ...]):
     """Sum a broadcast gradient back down to `shape` (works on arrays and tensors alike)."""
     lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
-    )
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
     if axes:
         x = x.sum(axes, keepdims=True)
     return x.reshape(shape) if lead else x

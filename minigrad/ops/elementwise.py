@@ -23,6 +23,7 @@ _ndarray = np.ndarray
 
 def binary(name: str, forward, grad_a, grad_b):
     """An op of two operands (tensors or numbers) from its forward and its two gradients."""
+
     def op(a, b) -> Tensor:
         if a.__class__ is Tensor and b.__class__ is Tensor:  # the fast path
             ad, bd = a.data, b.data
@@ -50,6 +51,7 @@ def unary(name: str, forward, grad, *, floating: bool = True):
 
     A `floating` op computes integer and bool inputs in float32.
     """
+
     def op(x) -> Tensor:
         if x.__class__ is not Tensor:
             x = tensor(x)
@@ -70,8 +72,9 @@ def _operands_error(name: str, *operands) -> Exception:
     """Why the backend refused the operands: different devices, or shapes that don't broadcast."""
     devices = list(dict.fromkeys(t.device for t in operands if isinstance(t, Tensor)))
     if len(devices) > 1:
-        return RuntimeError(f"{name}: expected all tensors to be on the same device, but found tensors on "
-                            f"{' and '.join(devices)}")
+        return RuntimeError(
+            f"{name}: expected all tensors to be on the same device, but found tensors on {' and '.join(devices)}"
+        )
     shapes = " and ".join(str(getattr(t, "shape", ())) for t in operands)
     return ValueError(f"{name}: shapes {shapes} can't be broadcast together")
 
@@ -102,15 +105,11 @@ def _share(F, g, wins, ties):
 
 
 # ---- arithmetic ---------------------------------------------------------------------
-add = binary("add", operator.add,
-             lambda F, g, out, a, b: g,
-             lambda F, g, out, a, b: g)
-sub = binary("sub", operator.sub,
-             lambda F, g, out, a, b: g,
-             lambda F, g, out, a, b: -g)
-mul = binary("mul", operator.mul,
-             lambda F, g, out, a, b: g * b,
-             lambda F, g, out, a, b: g * a)
+add = binary("add", operator.add, lambda F, g, out, a, b: g, lambda F, g, out, a, b: g)
+sub = binary("sub", operator.sub, lambda F, g, out, a, b: g, lambda F, g, out, a, b: -g)
+mul = binary("mul", operator.mul, lambda F, g, out, a, b: g * b, lambda F, g, out, a, b: g * a)
+
+
 def _true_divide(a, b):
     """a / b; integers divide into float32, the default float, as in PyTorch."""
     out = a / b
@@ -123,33 +122,33 @@ def _is_float64(x) -> bool:
     return hasattr(x, "dtype") and x.dtype == float64
 
 
-div = binary("div", _true_divide,
-             lambda F, g, out, a, b: g / b,
-             lambda F, g, out, a, b: -g * out / b)
-pow = binary("pow", operator.pow,
-             lambda F, g, out, a, b: g * b * a ** (b - 1),
-             lambda F, g, out, a, b: g * out * _log(F, a))
-maximum = binary("maximum", lambda a, b: _module(a, b).maximum(a, b),
-                 lambda F, g, out, a, b: _share(F, g, a > b, a == b),
-                 lambda F, g, out, a, b: _share(F, g, b > a, a == b))
-minimum = binary("minimum", lambda a, b: _module(a, b).minimum(a, b),
-                 lambda F, g, out, a, b: _share(F, g, a < b, a == b),
-                 lambda F, g, out, a, b: _share(F, g, b < a, a == b))
+div = binary("div", _true_divide, lambda F, g, out, a, b: g / b, lambda F, g, out, a, b: -g * out / b)
+pow = binary(
+    "pow", operator.pow, lambda F, g, out, a, b: g * b * a ** (b - 1), lambda F, g, out, a, b: g * out * _log(F, a)
+)
+maximum = binary(
+    "maximum",
+    lambda a, b: _module(a, b).maximum(a, b),
+    lambda F, g, out, a, b: _share(F, g, a > b, a == b),
+    lambda F, g, out, a, b: _share(F, g, b > a, a == b),
+)
+minimum = binary(
+    "minimum",
+    lambda a, b: _module(a, b).minimum(a, b),
+    lambda F, g, out, a, b: _share(F, g, a < b, a == b),
+    lambda F, g, out, a, b: _share(F, g, b < a, a == b),
+)
 
-neg = unary("neg", lambda xp, x: -x,
-            lambda F, g, out, x: -g, floating=False)
+neg = unary("neg", lambda xp, x: -x, lambda F, g, out, x: -g, floating=False)
 
 # ---- functions ----------------------------------------------------------------------
-exp = unary("exp", lambda xp, x: xp.exp(x),
-            lambda F, g, out, x: g * out)
-log = unary("log", lambda xp, x: xp.log(x),
-            lambda F, g, out, x: g / x)
-sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x),
-             lambda F, g, out, x: g / (out + out))
-abs = unary("abs", lambda xp, x: xp.abs(x),
-            lambda F, g, out, x: g * F.sign(x), floating=False)
-tanh = unary("tanh", lambda xp, x: xp.tanh(x),
-             lambda F, g, out, x: g * (1 - out * out))
+exp = unary("exp", lambda xp, x: xp.exp(x), lambda F, g, out, x: g * out)
+log = unary("log", lambda xp, x: xp.log(x), lambda F, g, out, x: g / x)
+sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x), lambda F, g, out, x: g / (out + out))
+abs = unary("abs", lambda xp, x: xp.abs(x), lambda F, g, out, x: g * F.sign(x), floating=False)
+tanh = unary("tanh", lambda xp, x: xp.tanh(x), lambda F, g, out, x: g * (1 - out * out))
+
+
 def _sigmoid_grad(F, g, out, x):
     """g * out * (1 - out), multiplied into the fresh (out - out²) (a tensor just rebinds)."""
     slope = out - out * out
@@ -204,9 +203,7 @@ def where(cond, a, b) -> Tensor:
     return record(data, (cond, a, b), (cd, ad, bd), _where_grads)
 
 
-_where_grads = (None,
-                lambda F, g, out, c, a, b: F.where(c, g, 0),
-                lambda F, g, out, c, a, b: F.where(c, 0, g))
+_where_grads = (None, lambda F, g, out, c, a, b: F.where(c, g, 0), lambda F, g, out, c, a, b: F.where(c, 0, g))
 
 
 def _comparison(name: str, compare):

@@ -76,8 +76,10 @@ def linear(x, weight, bias=None) -> Tensor:
         data = xd @ wd.T
     except (ValueError, TypeError):
         same_device([t for t in (x, w) if isinstance(t, Tensor)])
-        raise ValueError(f"linear: an input of shape {getattr(xd, 'shape', ())} doesn't fit a weight of shape "
-                         f"{getattr(wd, 'shape', ())}: the input's last axis must be the weight's second") from None
+        raise ValueError(
+            f"linear: an input of shape {getattr(xd, 'shape', ())} doesn't fit a weight of shape "
+            f"{getattr(wd, 'shape', ())}: the input's last axis must be the weight's second"
+        ) from None
     if bias is None:
         return record(data, (x, w), (xd, wd), _linear_grads[:2])
     b, bd = (bias, bias.data) if bias.__class__ is Tensor else operand(bias)

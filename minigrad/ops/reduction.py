@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 
 from ..backend import array_module
-from ..tensor import Tensor, make, record
-from ..tensor import float32
+from ..tensor import Tensor, float32, make, record
 from .common import as_tensor, normalize_axis
 
 
@@ -76,12 +75,11 @@ def _extremum_grad(F, g, out, x, kept, axes, count):
 
 
 sum = _reduction("sum", lambda x, axes, keepdims, count: x.sum(axes, keepdims=keepdims), _sum_grad)
-mean = _reduction("mean", lambda x, axes, keepdims, count: _mean(x.sum(axes, keepdims=keepdims), count),
-                  _mean_grad, floating=True)
-max = _reduction("max", lambda x, axes, keepdims, count: x.max(axes, keepdims=keepdims), _extremum_grad,
-                 empty_ok=False)
-min = _reduction("min", lambda x, axes, keepdims, count: x.min(axes, keepdims=keepdims), _extremum_grad,
-                 empty_ok=False)
+mean = _reduction(
+    "mean", lambda x, axes, keepdims, count: _mean(x.sum(axes, keepdims=keepdims), count), _mean_grad, floating=True
+)
+max = _reduction("max", lambda x, axes, keepdims, count: x.max(axes, keepdims=keepdims), _extremum_grad, empty_ok=False)
+min = _reduction("min", lambda x, axes, keepdims, count: x.min(axes, keepdims=keepdims), _extremum_grad, empty_ok=False)
 sum.__doc__ = "Sum over `axis` (all axes by default)."
 mean.__doc__ = "Mean over `axis` (all axes by default); integer tensors give float32."
 max.__doc__ = "Max over `axis`; tied maxima share the gradient equally."

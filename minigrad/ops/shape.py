@@ -47,7 +47,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start > end:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     s = x.shape
-    return _reshaped(x, s[:start] + (math.prod(s[start:end + 1]),) + s[end + 1:])
+    return _reshaped(x, s[:start] + (math.prod(s[start : end + 1]),) + s[end + 1 :])
 
 
 def squeeze(x, dim=None) -> Tensor:
