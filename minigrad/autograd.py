@@ -106,7 +106,7 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
     if targets is None:
         targets = leaves + [t for t in order if t._retains_grad]
     passing = {t for t in targets if t._node is not None}  # non-leaf targets, caught on the way
-    F = ops if create_graph else array_math(roots[0].data)
+    F = ops if create_graph else array_math(roots[0].array)
     pending: dict[Tensor, Any] = {}
     for root, g in zip(roots, seeds):
         pending[root] = pending[root] + g if root in pending else g
@@ -122,11 +122,11 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
         if create_graph:
             out, args = t, inputs
         else:
-            out, args = t.data, arrays
+            out, args = t.array, arrays
         for formula, x in edges:
             gx = formula(F, g, out, *args)
-            if gx.shape != x.data.shape:
-                gx = sum_to(gx, x.data.shape)
+            if gx.shape != x.array.shape:
+                gx = sum_to(gx, x.array.shape)
             pending[x] = pending[x] + gx if x in pending else gx
         if not retain_graph:
             t._node = RELEASED
@@ -166,12 +166,12 @@ def _seed(t: Tensor, gradient, create_graph: bool):
             "requires_grad=True (or it was computed under no_grad())"
         )
     if gradient is None:
-        if t.data.size != 1:
+        if t.array.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs, got shape {t.shape}: "
                 "pass backward(gradient=...) with a tensor of that shape"
             )
-        ones = array_math(t.data).xp.ones_like(t.data)
+        ones = array_math(t.array).xp.ones_like(t.array)
         return Tensor(ones) if create_graph else ones
     if not isinstance(gradient, Tensor):
         gradient = tensor(gradient, dtype=t.dtype, device=t.device)
@@ -181,7 +181,7 @@ def _seed(t: Tensor, gradient, create_graph: bool):
         raise RuntimeError(f"gradient is on {gradient.device}, but the output is on {t.device}")
     if create_graph:
         return gradient
-    return gradient.data if gradient.dtype == t.dtype else gradient.data.astype(t.dtype)
+    return gradient.array if gradient.dtype == t.dtype else gradient.array.astype(t.dtype)
 
 
 def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:

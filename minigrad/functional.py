@@ -35,7 +35,7 @@ def _watched(tree, path: str, leaves: list):
     def watch(t: Tensor, p: str) -> Tensor:
         if t.dtype.kind != "f":
             raise TypeError(f"{p} has dtype {t.dtype}: only float tensors can be differentiated")
-        leaf = Tensor(t.data, requires_grad=True)
+        leaf = Tensor(t.array, requires_grad=True)
         leaves.append(leaf)
         return leaf
 
@@ -58,7 +58,7 @@ def value_and_grad(f: Callable[..., Tensor], argnums: int | tuple[int, ...] = 0)
             args[i] = _watched(args[i], f"argument {i}", leaves)
         with autograd.enable_grad():
             value = f(*args, **kwargs)
-        if not isinstance(value, Tensor) or value.data.size != 1:
+        if not isinstance(value, Tensor) or value.array.size != 1:
             shape = value.shape if isinstance(value, Tensor) else type(value).__name__
             raise TypeError(f"grad needs f to return a scalar tensor, got {shape}")
         grads = autograd.grad(value, leaves, allow_unused=True) if value.requires_grad else [None] * len(leaves)

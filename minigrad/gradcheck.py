@@ -21,7 +21,7 @@ def _float64_inputs(inputs) -> list[Tensor]:
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or t.dtype.kind != "f":
             raise TypeError(f"gradcheck: input {i} must be a float tensor")
-        out.append(Tensor(t.data.astype(np.float64), requires_grad=True))
+        out.append(Tensor(t.array.astype(np.float64), requires_grad=True))
     return out
 
 
@@ -40,15 +40,15 @@ def _check(fn, inputs: list[Tensor], eps: float, atol: float, rtol: float, what:
         analytic = [None] * len(inputs)
     for i, (x, a) in enumerate(zip(inputs, analytic)):
         a = np.zeros(x.shape) if a is None else a.numpy()
-        base = x.data
+        base = x.array
         for idx in np.ndindex(*x.shape):
             numeric = 0.0
             for sign in (1, -1):
                 moved = base.copy()
                 moved[idx] += sign * eps
-                x.data = moved
+                x.array = moved
                 numeric += sign * projected(*inputs)
-            x.data = base
+            x.array = base
             numeric /= 2 * eps
             if not abs(a[idx] - numeric) <= atol + rtol * abs(numeric):
                 raise GradcheckError(

@@ -143,7 +143,7 @@ class Learner:
             loss.backward()
             opt.step()
             opt.zero_grad()
-            losses.append(loss.data)  # converted at the end of the epoch: no GPU sync per batch
+            losses.append(loss.array)  # converted at the end of the epoch: no GPU sync per batch
             sizes.append(_batch_size(y))
             if bar is not None:
                 bar.update(f"epoch {epoch + 1}/{n_epoch} train", i + 1, total)
@@ -224,9 +224,9 @@ def _set_mode(model, training: bool) -> None:
 def _scalar(value):
     """A metric's or loss's value, still on its device when it is a tensor (synced once per epoch)."""
     if isinstance(value, Tensor):
-        if value.data.size != 1:
+        if value.array.size != 1:
             raise ValueError(f"a loss or metric must be a scalar, got a tensor of shape {value.shape}")
-        return value.data
+        return value.array
     return value
 
 

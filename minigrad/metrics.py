@@ -16,7 +16,7 @@ __all__ = ["accuracy", "binary_accuracy", "batch_accuracy"]
 
 
 def _fraction(name: str, correct: Tensor) -> Tensor:
-    if correct.data.size == 0:
+    if correct.array.size == 0:
         raise ValueError(f"{name}: no predictions to score (empty tensors)")
     return correct.astype(float32).mean()
 

@@ -2,7 +2,7 @@
 
 An optimizer holds the parameters and, each step, turns their ``.grad`` into new
 values. The update works on the raw arrays (numpy or cupy, whichever holds the
-parameter) and records no graph. It *rebinds* ``p.data`` to a new array instead of
+parameter) and records no graph. It *rebinds* ``p.array`` to a new array instead of
 writing into the old one, so a graph recorded before the step still sees the values it
 was computed from, and no gradient array is ever written to.
 
@@ -85,7 +85,7 @@ class Optimizer:
             new = self._update(p, data, grad)
             if new.dtype != data.dtype:
                 new = new.astype(data.dtype)
-            p.data = new
+            p.array = new
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set ``.grad`` to None (the default), or to a fresh tensor of zeros.
@@ -100,7 +100,7 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor(array_module(g.data).zeros_like(g.data))
+                p.grad = Tensor(array_module(g.array).zeros_like(g.array))
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.defaults)
@@ -122,7 +122,7 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
-            data, grad = p.data, g.data
+            data, grad = p.array, g.array
             if grad.shape != data.shape:
                 raise ValueError(f"parameter {i} has shape {data.shape} but its gradient has shape {grad.shape}")
             if grad.__class__ is _ndarray:

@@ -88,7 +88,7 @@ def _encode(obj, where: str, writer: _Writer):
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, Tensor):
-        return {"type": "tensor", "key": writer.add(_checked(to_host(obj.data), where))}
+        return {"type": "tensor", "key": writer.add(_checked(to_host(obj.array), where))}
     if isinstance(obj, np.ndarray) or is_cupy_array(obj):
         return {"type": "ndarray", "key": writer.add(_checked(to_host(obj), where))}
     if isinstance(obj, np.generic) and obj.dtype.kind in "biuf" or isinstance(obj, numbers.Integral):

@@ -39,15 +39,16 @@ RELEASED = ("released",)
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and differentiate them.
 
-    Make one with :func:`minigrad.tensor`. ``data`` is the backend array (numpy or cupy).
+    Make one with :func:`minigrad.tensor`. ``array`` is the backend array (numpy or cupy);
+    ``data`` is a tensor sharing it that records nothing, as in PyTorch.
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_seq", "_retains_grad", "__weakref__")
+    __slots__ = ("array", "requires_grad", "grad", "_node", "_seq", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy defers `ndarray * tensor` to Tensor.__rmul__
     __hash__ = object.__hash__  # __eq__ is elementwise, identity is the hash
 
     def __init__(self, data, requires_grad: bool = False):
-        self.data = data
+        self.array = data
         self.grad = None
         self._node = None
         self._retains_grad = False
@@ -57,20 +58,36 @@ class Tensor:
 
     # ---- what it is ---------------------------------------------------------------
     @property
+    def data(self) -> Tensor:
+        """This tensor's values as a new tensor sharing its memory, cut from the graph (as PyTorch's ``.data``)."""
+        return Tensor(self.array)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"a tensor's .data can only be set to a tensor, got {type(value).__name__}")
+        if value.shape != self.shape or value.dtype != self.dtype or value.device != self.device:
+            raise ValueError(
+                f".data = a tensor of shape {value.shape}, dtype {value.dtype} on {value.device}: "
+                f"expected shape {self.shape}, dtype {self.dtype} on {self.device}"
+            )
+        self.array = value.array
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self.array.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> str:
-        return device_of(self.data)
+        return device_of(self.array)
 
     @property
     def is_leaf(self) -> bool:
@@ -81,7 +98,7 @@ class Tensor:
         return self.shape if dim is None else self.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -94,7 +111,7 @@ class Tensor:
         return (self[i] for i in range(self.shape[0]))
 
     def __repr__(self) -> str:
-        body = np.array2string(to_host(self.data), separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(to_host(self.array), separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.dtype != DEFAULT_FLOAT and self.dtype != int64 and self.dtype != bool_:
             extras.append(f"dtype={self.dtype}")
@@ -109,18 +126,18 @@ class Tensor:
     # ---- leaving minigrad ------------------------------------------------------------
     def numpy(self) -> np.ndarray:
         """The values as a host numpy array (copied from the GPU if need be)."""
-        return to_host(self.data)
+        return to_host(self.array)
 
     def __array__(self, dtype=None, copy=None):
-        if not isinstance(self.data, np.ndarray):
+        if not isinstance(self.array, np.ndarray):
             raise TypeError(
                 f"can't convert a tensor on {self.device} to numpy implicitly: use .numpy() or .cpu() first"
             )
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def item(self):
         """The single value of a one-element tensor, as a Python number."""
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
@@ -134,9 +151,9 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous: use .any() or .all()"
+                f"the truth value of a tensor with {self.array.size} elements is ambiguous: use .any() or .all()"
             )
         return bool(self.item())
 
@@ -174,7 +191,7 @@ class Tensor:
     # ---- autograd ---------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording gradients for this leaf tensor, in place."""
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self.array.dtype.kind != "f":
             raise TypeError(f"only float tensors can require gradients, got dtype {self.dtype}")
         if not requires_grad and self._node is not None:
             raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors: use detach()")
@@ -190,7 +207,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (no gradient flows through it)."""
-        return Tensor(self.data)
+        return Tensor(self.array)
 
     # backward() is minigrad.autograd.backward; the ops are bound as operators and methods in minigrad.ops
 
@@ -206,7 +223,7 @@ def make(data, node=None) -> Tensor:
     if data.__class__ is not _ndarray and isinstance(data, np.generic):
         data = np.asarray(data)  # numpy turns 0-d results into scalars; keep arrays
     t = _new(Tensor)
-    t.data = data
+    t.array = data
     t.grad = None
     t._retains_grad = False
     t._node = node
@@ -241,7 +258,7 @@ def tensor(data, dtype: DType | None = None, device: str = "cpu", requires_grad:
     Python floats become float32, ints int64, bools bool; arrays keep their dtype.
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, np.ndarray) or is_cupy_array(data):
         array = data
     elif isinstance(data, np.generic):

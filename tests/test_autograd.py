@@ -94,17 +94,17 @@ def test_backward_on_a_leaf_and_gradients_never_share_memory():
     seed = mg.tensor(np.array([5.0, 6.0]))
     x.backward(seed)
     np.testing.assert_array_equal(x.grad.numpy(), [5, 6])
-    assert not np.shares_memory(x.grad.data, seed.data)
+    assert not np.shares_memory(x.grad.array, seed.array)
     a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
     (a + b).sum().backward()
-    assert not np.shares_memory(a.grad.data, b.grad.data)
-    a.grad.data += 1  # an optimizer writing into one gradient leaves the other alone
+    assert not np.shares_memory(a.grad.array, b.grad.array)
+    a.grad.array += 1  # an optimizer writing into one gradient leaves the other alone
     np.testing.assert_array_equal(b.grad.numpy(), [1, 1])
     m = f64(np.ones((2, 2)))
     y = m.reshape(4)
     y.retain_grad()
     (y * 2).sum().backward()
-    assert not np.shares_memory(m.grad.data, y.grad.data)
+    assert not np.shares_memory(m.grad.array, y.grad.array)
 
 
 # ---- graph lifetime and memory ---------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_memory_stays_flat_over_10_000_training_steps():
         loss.backward()
         with mg.no_grad():
             for p in (w, b):
-                p.data -= 0.05 * p.grad.data
+                p.array -= 0.05 * p.grad.array
                 p.grad = None
         return loss.item()
 
@@ -205,7 +205,7 @@ def test_detach_and_requires_grad_():
     x = f64([1.0, 2.0])
     d = x.detach()
     assert not d.requires_grad and d.is_leaf
-    assert np.shares_memory(d.data, x.data)
+    assert np.shares_memory(d.array, x.array)
     (x * x.detach()).sum().backward()  # the detached factor is a constant
     np.testing.assert_array_equal(x.grad.numpy(), [1, 2])
     t = mg.tensor([3.0])

@@ -196,7 +196,7 @@ def test_center_crop_matches_numpy_slicing(shape, size, top, left, dtype):
 def test_center_crop_accepts_numpy_and_does_not_alias_input():
     image = np.zeros((4, 4), dtype=np.uint8)
     cropped = center_crop(image, 2)
-    cropped.data[...] = 9
+    cropped.array[...] = 9
     assert image.max() == 0
 
 

@@ -121,7 +121,7 @@ def test_tensor_dataset_items_and_batches():
     assert isinstance(ds, Dataset) and len(ds) == 6
     xi, yi = ds[2]
     np.testing.assert_array_equal(xi.numpy(), x.numpy()[2])
-    assert yi.shape == () and yi.item() == 0 and isinstance(yi.data, np.ndarray)
+    assert yi.shape == () and yi.item() == 0 and isinstance(yi.array, np.ndarray)
     for shuffle in (False, True):
         for xb, yb in DataLoader(ds, 4, shuffle=shuffle):
             assert not xb.requires_grad and not yb.requires_grad

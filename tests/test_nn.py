@@ -127,8 +127,8 @@ def test_parameter_factory():
     src = mg.tensor([1.0, 2.0], dtype=mg.float64)
     p = nn.Parameter(src)
     assert p.is_leaf and p.requires_grad and p.dtype == mg.float64 and nn.is_parameter(p)
-    src.data[0] = 5.0
-    assert p.data[0] == 1.0  # a copy
+    src.array[0] = 5.0
+    assert p.array[0] == 1.0  # a copy
     assert nn.Parameter(np.float32(3.0)).shape == ()
     with pytest.raises(TypeError, match="float"):
         nn.Parameter([1, 2])
@@ -340,7 +340,7 @@ def test_state_dict_is_a_detached_snapshot():
         assert not t.requires_grad and t.is_leaf
         np.testing.assert_array_equal(t.numpy(), p.numpy())
     w = model[0].weight
-    w.data[...] = 0.0  # an in-place update of the model does not reach the snapshot
+    w.array[...] = 0.0  # an in-place update of the model does not reach the snapshot
     assert np.abs(state["0.weight"].numpy()).sum() > 0
 
 
@@ -363,7 +363,7 @@ def test_load_state_dict_copies_and_casts():
     model.load_state_dict(state)
     assert all(p.dtype == mg.float32 and p.requires_grad for p in model.parameters())
     np.testing.assert_allclose(model[0].weight.numpy(), state["0.weight"].numpy(), rtol=1e-7)
-    state["0.weight"].data[...] = 7.0  # the model holds its own copy
+    state["0.weight"].array[...] = 7.0  # the model holds its own copy
     assert not (model[0].weight.numpy() == 7.0).any()
     arrays = {k: v.numpy() for k, v in make_mlp(2).state_dict().items()}
     model.load_state_dict(arrays)  # numpy arrays load too
@@ -381,7 +381,7 @@ def test_an_optimizer_holding_the_parameters_keeps_working_after_loading():
         nn.functional.cross_entropy(model(x), y).backward()
         with mg.no_grad():
             for p in held:
-                p.data = p.data - 0.1 * p.grad.data
+                p.array = p.array - 0.1 * p.grad.array
     assert nn.functional.cross_entropy(model(x), y).item() < before
 
 
@@ -431,7 +431,7 @@ def test_mlp_learns_xor_with_hand_written_sgd():
         loss.backward()
         with mg.no_grad():
             for p in model.parameters():
-                p.data = p.data - 0.5 * p.grad.data
+                p.array = p.array - 0.5 * p.grad.array
     assert loss.item() < 0.3 * first
     assert accuracy(model(x), y).item() >= 0.95
 
@@ -450,7 +450,7 @@ def test_linear_model_learns_with_the_chapters_mnist_loss():
         loss.backward()
         with mg.no_grad():
             for p in model.parameters():
-                p.data = p.data - 1.0 * p.grad.data
+                p.array = p.array - 1.0 * p.grad.array
     assert batch_accuracy(model(x), y).item() >= max(0.9, start)
 
 

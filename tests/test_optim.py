@@ -220,12 +220,12 @@ def test_step_rebinds_data_so_a_saved_graph_and_gradients_are_untouched():
     w = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     x = mg.tensor([4.0, 5.0, 6.0], requires_grad=True)
     (w * x).sum().backward()
-    old_w = w.data
-    grad_array = w.grad.data
+    old_w = w.array
+    grad_array = w.grad.array
     y = (w * x).sum()  # recorded with the current w
     opt = SGD([w], lr=0.5, momentum=0.9)
     opt.step()
-    assert w.data is not old_w
+    assert w.array is not old_w
     np.testing.assert_array_equal(old_w, [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(grad_array, [4.0, 5.0, 6.0])
     buf = opt.state[w]["momentum_buffer"]

@@ -54,7 +54,7 @@ def test_tensor_dtype_argument_and_copy():
     a[0] = 100.0  # a new tensor never shares the caller's array
     assert u.tolist() == [1.0, 2.0]
     v = mg.tensor(u)
-    v.data[1] = -1.0
+    v.array[1] = -1.0
     assert u.tolist() == [1.0, 2.0]
     assert mg.tensor([1, 2], dtype=mg.float64).dtype == mg.float64
 
@@ -67,7 +67,7 @@ def test_attributes_match_numpy(dtype, data):
     assert t.shape == a.shape and t.ndim == a.ndim and t.dtype == a.dtype
     assert t.numel() == a.size and t.size() == a.shape
     assert t.device == "cpu"
-    assert isinstance(t.data, np.ndarray)
+    assert isinstance(t.array, np.ndarray)
     assert t.grad is None and not t.requires_grad and t.is_leaf
     np.testing.assert_array_equal(t.numpy(), a)
     assert t.tolist() == a.tolist()

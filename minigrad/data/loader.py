@@ -67,7 +67,7 @@ class TensorDataset:
 
     def __getitem__(self, index):
         return tuple(
-            make(np.asarray(a) if isinstance(a, np.generic) else a) for a in (t.data[index] for t in self.tensors)
+            make(np.asarray(a) if isinstance(a, np.generic) else a) for a in (t.array[index] for t in self.tensors)
         )
 
     def __repr__(self) -> str:
@@ -161,7 +161,7 @@ def _collate_tensors(batch, indices) -> Tensor:
             )
     if grad_mode.enabled and any(t.requires_grad for t in batch):
         return stack(batch)  # keeps the graph through the items
-    arrays = [t.data for t in batch]
+    arrays = [t.array for t in batch]
     return make(array_module(arrays[0]).stack(arrays))
 
 
@@ -251,9 +251,9 @@ class DataLoader:
         if self.collate_fn is not None:
             return None
         if isinstance(ds, TensorDataset):
-            arrays = [t.data for t in ds.tensors]
+            arrays = [t.array for t in ds.tensors]
         elif isinstance(ds, Tensor) and not ds.requires_grad and ds.ndim > 0:
-            arrays = [ds.data]
+            arrays = [ds.array]
         else:
             return None
         if order is None:

@@ -194,7 +194,7 @@ def _check_class_target(name: str, input: Tensor, target: Tensor) -> None:
         )
     same_device([input, target])
     if n:
-        td = target.data
+        td = target.array
         bad = (td < 0) | (td >= c)
         if bool(bad.any()):
             value = td[array_module(td).argmax(bad)].item()
@@ -213,8 +213,8 @@ def nll_loss(input, target, reduction: str = "mean") -> Tensor:
 
 
 def _nll(log_probs: Tensor, target: Tensor, reduction: str) -> Tensor:
-    rows = array_module(target.data).arange(log_probs.shape[0])
-    return _reduce(-log_probs[rows, target.data], reduction)
+    rows = array_module(target.array).arange(log_probs.shape[0])
+    return _reduce(-log_probs[rows, target.array], reduction)
 
 
 def cross_entropy(input, target, reduction: str = "mean") -> Tensor:

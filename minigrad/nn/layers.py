@@ -50,7 +50,7 @@ class Linear(Module):
         bound = 1 / math.sqrt(self.in_features) if self.in_features else 0.0
 
         def uniform(*shape) -> Tensor:
-            u = rand(*shape, generator=generator, dtype=dtype).data
+            u = rand(*shape, generator=generator, dtype=dtype).array
             return Parameter(to_device((u * 2 - 1) * np.asarray(bound, dtype=u.dtype), device))
 
         self.weight = uniform(self.out_features, self.in_features)

@@ -50,13 +50,13 @@ def Parameter(data, requires_grad: bool = True) -> Tensor:
     tensors can require gradients.
     """
     if isinstance(data, Tensor):
-        array = data.data.copy()
+        array = data.array.copy()
     elif isinstance(data, np.ndarray) or is_cupy_array(data):
         array = data.copy()
     elif isinstance(data, np.generic):
         array = np.array(data)
     else:
-        array = tensor(data).data
+        array = tensor(data).array
     if array.dtype.kind != "f":
         raise TypeError(f"Parameter needs float data (only floats can be trained), got dtype {array.dtype}")
     t = Tensor(array, requires_grad=requires_grad)
@@ -228,12 +228,12 @@ class Module:
             for t in (p, p.grad):
                 if t is None:
                     continue
-                data = t.data
+                data = t.array
                 if device is not None:
                     data = to_device(data, device)
                 if dtype is not None:
                     data = data.astype(dtype, copy=False)
-                t.data = data
+                t.array = data
         return self
 
     def cpu(self) -> Module:
@@ -243,7 +243,7 @@ class Module:
     def state_dict(self) -> OrderedDict[str, Tensor]:
         """name -> a detached copy of each parameter (a snapshot: later training does not
         change it). A parameter shared by two sub-modules appears under both names."""
-        return OrderedDict((name, Tensor(p.data.copy())) for name, p in self.named_parameters(remove_duplicate=False))
+        return OrderedDict((name, Tensor(p.array.copy())) for name, p in self.named_parameters(remove_duplicate=False))
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy the values of `state` (name -> tensor or array) into the parameters.
@@ -269,7 +269,7 @@ class Module:
                 continue
             value = state[name]
             if isinstance(value, Tensor):
-                array = value.data
+                array = value.array
             elif isinstance(value, (np.ndarray, np.generic)) or is_cupy_array(value):
                 array = value
             else:
@@ -289,7 +289,7 @@ class Module:
             raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
         for name, array in arrays.items():
             p = own[name]
-            p.data = to_device(array, p.device).astype(p.dtype, copy=True)
+            p.array = to_device(array, p.device).astype(p.dtype, copy=True)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ------------------------------------------------------------------------

@@ -13,11 +13,11 @@ _PY_NUMBERS = (float, int, bool)
 def operand(x):
     """(x, its array): a tensor as it is, a Python number as a weakly typed constant, else a new tensor."""
     if x.__class__ is Tensor:
-        return x, x.data
+        return x, x.array
     if x.__class__ in _PY_NUMBERS or is_number(x):
         return x, x
     x = tensor(x)
-    return x, x.data
+    return x, x.array
 
 
 def as_tensor(x) -> Tensor:

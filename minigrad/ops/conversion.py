@@ -15,10 +15,10 @@ def astype(x, dtype) -> Tensor:
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
-    data = x.data.astype(dtype)
+    data = x.array.astype(dtype)
     if dtype.kind != "f":
         return make(data)
-    return record(data, (x,), (x.data,), _astype_grads)
+    return record(data, (x,), (x.array,), _astype_grads)
 
 
 _astype_grads = (lambda F, g, out, x: g.astype(x.dtype),)
@@ -27,7 +27,7 @@ _astype_grads = (lambda F, g, out, x: g.astype(x.dtype),)
 def move(x, device: str) -> Tensor:
     """x copied to `device` ('cpu', 'cuda', 'cuda:N')."""
     x = as_tensor(x)
-    return record(to_device(x.data, device), (x,), (x.data,), _move_grads)
+    return record(to_device(x.array, device), (x,), (x.array,), _move_grads)
 
 
 def _move_back(g, x):

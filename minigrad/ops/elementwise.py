@@ -26,7 +26,7 @@ def binary(name: str, forward, grad_a, grad_b):
 
     def op(a, b) -> Tensor:
         if a.__class__ is Tensor and b.__class__ is Tensor:  # the fast path
-            ad, bd = a.data, b.data
+            ad, bd = a.array, b.array
         else:
             a, b, ad, bd = operands(a, b)
         try:
@@ -55,7 +55,7 @@ def unary(name: str, forward, grad, *, floating: bool = True):
     def op(x) -> Tensor:
         if x.__class__ is not Tensor:
             x = tensor(x)
-        xd = x.data
+        xd = x.array
         if floating and xd.dtype.kind != "f":
             xd = xd.astype(float32)
         data = forward(np if xd.__class__ is _ndarray else array_module(xd), xd)
@@ -174,7 +174,7 @@ def clamp(x, min=None, max=None) -> Tensor:
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min and max")
     x = as_tensor(x)
-    xd = x.data
+    xd = x.array
     data = array_module(xd).clip(xd, min, max)
     return record(data, (x,), (xd,), _clamp_grads)
 
@@ -184,7 +184,7 @@ _clamp_grads = (lambda F, g, out, x: g * (out == x),)
 
 def sign(x) -> Tensor:
     """-1, 0 or 1 by the sign of x; its gradient is zero, so it records nothing."""
-    xd = as_tensor(x).data
+    xd = as_tensor(x).array
     return make(array_module(xd).sign(xd))
 
 
@@ -192,10 +192,10 @@ def sign(x) -> Tensor:
 def where(cond, a, b) -> Tensor:
     """Elementwise `a` where `cond` is true, else `b` (the chapter's Nx.select)."""
     cond = as_tensor(cond)
-    cd = cond.data
+    cd = cond.array
     if cd.dtype.kind != "b":
         raise TypeError(f"where: the condition must be a bool tensor, got dtype {cd.dtype}")
-    a, b, ad, bd = (a, b, a.data, b.data) if a.__class__ is b.__class__ is Tensor else operands(a, b)
+    a, b, ad, bd = (a, b, a.array, b.array) if a.__class__ is b.__class__ is Tensor else operands(a, b)
     try:
         data = (np if cd.__class__ is _ndarray else array_module(cd)).where(cd, ad, bd)
     except (ValueError, TypeError):
@@ -232,7 +232,7 @@ logical_xor = _comparison("logical_xor", operator.xor)
 
 def logical_not(x) -> Tensor:
     """~x for bool (or integer) tensors."""
-    xd = as_tensor(x).data
+    xd = as_tensor(x).array
     if xd.dtype.kind not in "biu":
         raise TypeError(f"~ needs a bool or integer tensor, got dtype {xd.dtype}")
     return make(~xd)

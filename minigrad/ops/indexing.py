@@ -13,7 +13,7 @@ def _index_array(i):
     if isinstance(i, Tensor):
         if i.dtype.kind not in "biu":
             raise IndexError(f"tensors used as indices must be integer or bool, got dtype {i.dtype}")
-        return i.data
+        return i.array
     return i
 
 
@@ -31,15 +31,15 @@ def getitem(x, index) -> Tensor:
     x = as_tensor(x)
     index = _index(index)
     try:
-        data = x.data[index]
+        data = x.array[index]
     except IndexError as e:
         raise IndexError(f"{e} (indexing a tensor of shape {x.shape})") from None
-    return record(data, (x,), (x.data,), (lambda F, g, out, x: F.scatter_add(g, x.shape, index),))
+    return record(data, (x,), (x.array,), (lambda F, g, out, x: F.scatter_add(g, x.shape, index),))
 
 
 def scatter_add(src, shape: tuple[int, ...], index) -> Tensor:
     """zeros(shape) with `src` added at `index`, repeated indices accumulating."""
     src = as_tensor(src)
     index = _index(index)
-    data = scatter_add_arrays(array_module(src.data), tuple(shape), index, src.data, src.dtype)
-    return record(data, (src,), (src.data,), (lambda F, g, out, src: g[index],))
+    data = scatter_add_arrays(array_module(src.array), tuple(shape), index, src.array, src.dtype)
+    return record(data, (src,), (src.array,), (lambda F, g, out, src: g[index],))

@@ -69,7 +69,7 @@ def linear(x, weight, bias=None) -> Tensor:
     One node instead of three (transpose, matmul, add), and no transposed copies in backward.
     """
     if x.__class__ is Tensor and weight.__class__ is Tensor:
-        w, xd, wd = weight, x.data, weight.data
+        w, xd, wd = weight, x.array, weight.array
     else:
         x, w, xd, wd = operands(x, weight)
     try:
@@ -82,5 +82,5 @@ def linear(x, weight, bias=None) -> Tensor:
         ) from None
     if bias is None:
         return record(data, (x, w), (xd, wd), _linear_grads[:2])
-    b, bd = (bias, bias.data) if bias.__class__ is Tensor else operand(bias)
+    b, bd = (bias, bias.array) if bias.__class__ is Tensor else operand(bias)
     return record(data + bd, (x, w, b), (xd, wd, bd), _linear_grads)

@@ -42,7 +42,7 @@ def _reduction(name: str, forward, grad, *, floating: bool = False, empty_ok: bo
     def op(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
         x = as_tensor(x)
         axes = _axes(x, axis, dim) if axis is not None or dim is not None else None
-        xd = x.data
+        xd = x.array
         if floating and xd.dtype.kind != "f":
             xd = xd.astype(float32)
         kept = _kept_shape(xd.shape, axes)
@@ -94,8 +94,8 @@ def _index_reduction(name: str, forward):
             raise TypeError(f"{name} takes a single axis, got {axis!r}")
         if 0 in (x.shape if not axes else (x.shape[axes[0]],)):
             raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
-        xp = array_module(x.data)
-        return make(xp.asarray(forward(x.data, axis=axes[0] if axes else None, keepdims=keepdims)))
+        xp = array_module(x.array)
+        return make(xp.asarray(forward(x.array, axis=axes[0] if axes else None, keepdims=keepdims)))
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Indices of the {name[3:]} values along `axis` (of the flattened tensor when None); no gradient."
@@ -109,13 +109,13 @@ argmin = _index_reduction("argmin", lambda x, **kw: x.argmin(**kw))
 def any(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
     """Whether any element is true (non-zero) along `axis`; no gradient."""
     x = as_tensor(x)
-    return make(array_module(x.data).asarray(x.data.any(axis=_axes(x, axis, dim), keepdims=keepdims)))
+    return make(array_module(x.array).asarray(x.array.any(axis=_axes(x, axis, dim), keepdims=keepdims)))
 
 
 def all(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
     """Whether every element is true (non-zero) along `axis`; no gradient."""
     x = as_tensor(x)
-    return make(array_module(x.data).asarray(x.data.all(axis=_axes(x, axis, dim), keepdims=keepdims)))
+    return make(array_module(x.array).asarray(x.array.all(axis=_axes(x, axis, dim), keepdims=keepdims)))
 
 
 def var(x, axis=None, keepdims: bool = False, *, dim=None, correction: int = 1) -> Tensor:

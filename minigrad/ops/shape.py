@@ -21,10 +21,10 @@ def _shape_arg(shape) -> tuple[int, ...]:
 
 def _reshaped(x: Tensor, shape) -> Tensor:
     try:
-        data = x.data.reshape(shape)
+        data = x.array.reshape(shape)
     except ValueError:
-        raise ValueError(f"can't reshape a tensor of shape {x.shape} ({x.data.size} elements) into {shape}") from None
-    return record(data, (x,), (x.data,), _reshape_grads)
+        raise ValueError(f"can't reshape a tensor of shape {x.shape} ({x.array.size} elements) into {shape}") from None
+    return record(data, (x,), (x.array,), _reshape_grads)
 
 
 _reshape_grads = (lambda F, g, out, x: g.reshape(x.shape),)
@@ -73,7 +73,7 @@ def permute(x, *dims) -> Tensor:
         raise ValueError(f"permute: {dims} is not an ordering of the {x.ndim} axes of a tensor of shape {x.shape}")
     dims = tuple(d % x.ndim for d in dims)
     back = tuple(sorted(range(x.ndim), key=dims.__getitem__))
-    return record(x.data.transpose(dims), (x,), (x.data,), (lambda F, g, out, x: F.permute(g, back),))
+    return record(x.array.transpose(dims), (x,), (x.array,), (lambda F, g, out, x: F.permute(g, back),))
 
 
 def transpose(x, dim0: int, dim1: int) -> Tensor:
@@ -99,10 +99,10 @@ def broadcast_to(x, shape) -> Tensor:
     x = as_tensor(x)
     shape = tuple(shape)
     try:
-        data = array_module(x.data).broadcast_to(x.data, shape)
+        data = array_module(x.array).broadcast_to(x.array, shape)
     except ValueError:
         raise ValueError(f"can't broadcast a tensor of shape {x.shape} to {shape}") from None
-    return record(data, (x,), (x.data,), _broadcast_grads)
+    return record(data, (x,), (x.array,), _broadcast_grads)
 
 
 _broadcast_grads = (lambda F, g, out, x: g,)  # the engine sums g back to x's shape
@@ -122,7 +122,7 @@ def _joined(name: str, tensors, dim: int, join, piece):
     if not tensors:
         raise ValueError(f"{name} needs at least one tensor")
     same_device(tensors)
-    arrays = [t.data for t in tensors]
+    arrays = [t.array for t in tensors]
     try:
         data = join(array_module(arrays[0]), arrays)
     except ValueError:
