@@ -1,15 +1,17 @@
 """Reverse-mode differentiation over the recorded graph.
 
-Every op result that needs a gradient holds a node: ``(formulas, inputs, arrays)``.
+Every op result that needs a gradient holds a node: ``(name, edges, inputs, arrays)``.
 :func:`backward` orders the nodes reachable from the output so that each comes after
 every node that uses it (an explicit stack, no recursion, so a chain of any length
 works), then walks them once, applying each input's formula to the gradient arriving
 at the node and summing what reaches each tensor. Afterwards the nodes are freed
 unless ``retain_graph`` is asked for.
 
-On raw arrays the formulas get the backend's :class:`~minigrad.backend.ArrayMath`.
+On raw arrays the formulas compute with the backend's :class:`~minigrad.backend.BackendMath`.
 With ``create_graph=True`` they run on tensors and :mod:`minigrad.ops`, so the
-gradients are recorded too and can be differentiated again.
+gradients are recorded too and can be differentiated again. Broadcasting is undone here,
+in one place: a gradient of broadcast shape is summed back to its input's shape
+(:func:`sum_to`), and one that still does not fit is an error naming the op.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .backend import array_math
-from .ops.common import sum_to
+from .backend import backend_math
 from .tensor import RELEASED, Tensor, grad_mode, make, tensor
+
+__all__ = ["backward", "no_grad", "enable_grad", "is_grad_enabled"]  # `grad` stays minigrad.autograd.grad
 
 
 class _GradModeSwitch:
@@ -86,7 +89,7 @@ def _graph_order(roots: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
                 "first backward. Pass retain_graph=True to the first backward() to keep them."
             )
         nodes.append(t)
-        for _, x in node[0]:
+        for _, x in node[1]:
             if x not in seen:
                 seen.add(x)
                 stack.append(x)
@@ -106,7 +109,7 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
     if targets is None:
         targets = leaves + [t for t in order if t._retains_grad]
     passing = {t for t in targets if t._node is not None}  # non-leaf targets, caught on the way
-    F = ops if create_graph else array_math(roots[0].array)
+    math = ops if create_graph else backend_math(roots[0].array)
     pending: dict[Tensor, Any] = {}
     for root, g in zip(roots, seeds):
         pending[root] = pending[root] + g if root in pending else g
@@ -118,15 +121,17 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
             continue
         if passing and t in passing:
             found[t] = g
-        edges, inputs, arrays = t._node
+        name, edges, inputs, arrays = t._node  # type: ignore[misc]  # every tensor in `order` has one
         if create_graph:
             out, args = t, inputs
         else:
             out, args = t.array, arrays
         for formula, x in edges:
-            gx = formula(F, g, out, *args)
+            gx = formula(math, g, out, *args)
             if gx.shape != x.array.shape:
                 gx = sum_to(gx, x.array.shape)
+                if gx.shape != x.array.shape:
+                    raise _misshapen(name, inputs, x, gx)
             pending[x] = pending[x] + gx if x in pending else gx
         if not retain_graph:
             t._node = RELEASED
@@ -134,6 +139,26 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
         if t in pending:
             found[t] = pending[t]
     return found
+
+
+def sum_to(x: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a broadcast gradient back down to `shape` (works on arrays and tensors alike)."""
+    lead = x.ndim - len(shape)
+    if lead < 0:
+        return x
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
+    if axes:
+        x = x.sum(axes, keepdims=True)
+    return x.reshape(shape) if lead and tuple(x.shape[lead:]) == shape else x
+
+
+def _misshapen(name: str, inputs: tuple, x: Tensor, gx: Any) -> RuntimeError:
+    """The error for a gradient formula whose result can't be summed back to its input's shape."""
+    i = next(i for i, y in enumerate(inputs) if y is x)
+    return RuntimeError(
+        f"the gradient formula of {name} for its input {i} gave shape {tuple(gx.shape)}, which does not "
+        f"fit that input's shape {x.shape}: the formula is wrong"
+    )
 
 
 def _delivered(results: dict, seeds) -> list[tuple[Tensor, Tensor]]:
@@ -171,7 +196,7 @@ def _seed(t: Tensor, gradient, create_graph: bool):
                 f"grad can be implicitly created only for scalar outputs, got shape {t.shape}: "
                 "pass backward(gradient=...) with a tensor of that shape"
             )
-        ones = array_math(t.array).xp.ones_like(t.array)
+        ones = backend_math(t.array).xp.ones_like(t.array)
         return Tensor(ones) if create_graph else ones
     if not isinstance(gradient, Tensor):
         gradient = tensor(gradient, dtype=t.dtype, device=t.device)
@@ -205,7 +230,12 @@ def grad(
     create_graph: bool = False,
     allow_unused: bool = False,
 ) -> tuple[Tensor | None, ...]:
-    """d(outputs)/d(inputs) as a tuple, without touching any ``.grad`` (as torch.autograd.grad)."""
+    """d(outputs)/d(inputs) as a tuple, without touching any ``.grad`` (as torch.autograd.grad).
+
+    This differentiates tensors already computed, through their recorded graph. To
+    differentiate a *function* instead, use :func:`minigrad.grad` (JAX's and Nx's
+    transform), which calls this one.
+    """
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -220,7 +250,7 @@ def grad(
             _propagate(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, targets=inputs), seeds
         )
     )
-    result = []
+    result: list[Tensor | None] = []
     for i, t in enumerate(inputs):
         if t in found:
             result.append(found[t])

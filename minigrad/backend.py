@@ -1,20 +1,28 @@
 """The two array backends behind one code path: numpy on the CPU, cupy on a CUDA GPU.
 
-Everything device-specific lives here. An op never names numpy or cupy: it works on
-the array module of its inputs, found by :func:`array_module`. cupy is imported only
-when a CUDA device is asked for, so the CPU path never pays for GPU support.
+Only this module tells numpy from cupy. Everything else asks it: :func:`array_module`
+for the functions that work on an array, :func:`is_host` for "is this a numpy array",
+:func:`to_device` / :func:`to_host` to move arrays. cupy is imported only when a CUDA
+device is asked for, so the CPU path never pays for GPU support.
+
+Gradient formulas compute with an :class:`ArrayMath`: :class:`BackendMath` on raw arrays,
+or :mod:`minigrad.ops` itself when the gradient must be differentiable (``create_graph``).
 """
 
 from __future__ import annotations
+
+from typing import Any, Protocol
 
 import numpy as np
 
 CUDA_EXTRA_HINT = "install cupy for your CUDA version: pip install 'minigrad[cuda12]' or 'minigrad[cuda13]'"
 
-_cupy = None  # the cupy module once a CUDA device has been used
+_ndarray = np.ndarray
+_HOST_TYPES = (np.ndarray, np.generic)
+_cupy: Any = None  # the cupy module once a CUDA device has been used
 
 
-def cupy():
+def cupy() -> Any:
     """Import cupy on first use, with an error that says which extra to install."""
     global _cupy
     if _cupy is None:
@@ -26,7 +34,29 @@ def cupy():
     return _cupy
 
 
-def parse_device(device) -> tuple[str, int]:
+# ---- which backend an array belongs to ---------------------------------------------------
+def is_host(array: Any) -> bool:
+    """True for numpy arrays and scalars (the CPU backend)."""
+    return array.__class__ is _ndarray or isinstance(array, _HOST_TYPES)
+
+
+def is_device_array(array: Any) -> bool:
+    """True for cupy arrays, found without importing cupy."""
+    return type(array).__module__.partition(".")[0] == "cupy"
+
+
+def is_array(array: Any) -> bool:
+    """True for arrays of either backend."""
+    return is_host(array) or is_device_array(array)
+
+
+def array_module(array: Any) -> Any:
+    """numpy for host arrays, cupy for device arrays (DeZero's get_array_module)."""
+    return np if array.__class__ is _ndarray or isinstance(array, _HOST_TYPES) else _cupy
+
+
+# ---- devices ----------------------------------------------------------------------------------
+def parse_device(device: object) -> tuple[str, int]:
     """'cpu' -> ('cpu', 0); 'cuda' -> ('cuda', 0); 'cuda:1' -> ('cuda', 1)."""
     name = str(device)
     kind, _, index = name.partition(":")
@@ -37,35 +67,25 @@ def parse_device(device) -> tuple[str, int]:
     raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
 
 
-def device_of(data) -> str:
+def device_of(array: Any) -> str:
     """The device an array lives on, as 'cpu' or 'cuda:N'."""
-    if isinstance(data, (np.ndarray, np.generic)):
+    if is_host(array):
         return "cpu"
-    return f"cuda:{data.device.id}"
+    return f"cuda:{array.device.id}"
 
 
-def is_cupy_array(data) -> bool:
-    """True for cupy arrays, found without importing cupy."""
-    return type(data).__module__.partition(".")[0] == "cupy"
-
-
-def array_module(data):
-    """numpy for host arrays, cupy for device arrays (DeZero's get_array_module)."""
-    return np if isinstance(data, (np.ndarray, np.generic)) else _cupy
-
-
-def to_device(data, device: str):
+def to_device(array: Any, device: str) -> Any:
     """Move (or keep) an array on `device`, copying only when it changes place."""
     kind, index = parse_device(device)
     if kind == "cpu":
-        return data if isinstance(data, np.ndarray) else data.get()
+        return to_host(array)
     cp = cupy()
     if not cuda_available():
         raise RuntimeError(f"device {device!r} was asked for, but no CUDA GPU is available")
     if index >= cp.cuda.runtime.getDeviceCount():
         raise RuntimeError(f"device {device!r} does not exist: {cp.cuda.runtime.getDeviceCount()} CUDA GPU(s) found")
     with cp.cuda.Device(index):
-        return cp.asarray(data)
+        return cp.asarray(array)
 
 
 def cuda_available() -> bool:
@@ -77,24 +97,59 @@ def cuda_available() -> bool:
         return False
 
 
-def to_host(data) -> np.ndarray:
-    """A numpy array with the same values, wherever `data` lives."""
-    return data if isinstance(data, np.ndarray) else np.asarray(data.get())
+def to_host(array: Any) -> np.ndarray:
+    """A numpy array with the same values, wherever `array` lives."""
+    if array.__class__ is _ndarray:
+        return array
+    return np.asarray(array) if is_host(array) else np.asarray(array.get())
 
 
-def scatter_add(xp, shape, index, values, dtype):
+# ---- array math for gradient formulas ---------------------------------------------------------
+class ArrayMath(Protocol):
+    """The functions a gradient formula may call on its first argument, ``ops``.
+
+    A formula ``formula(ops, g, out, *inputs)`` is written once, with operators, array
+    methods (``reshape``, ``sum``, ``astype``, indexing) and these functions. On raw arrays
+    `ops` is a :class:`BackendMath`; under ``create_graph=True`` it is :mod:`minigrad.ops`,
+    whose functions share these names, so the gradient is itself recorded.
+    """
+
+    def log(self, x: Any, /) -> Any: ...
+    def sign(self, x: Any, /) -> Any: ...
+    def where(self, condition: Any, a: Any, b: Any, /) -> Any: ...
+    def broadcast_to(self, x: Any, shape: tuple[int, ...], /) -> Any: ...
+    def permute(self, x: Any, dims: tuple[int, ...], /) -> Any: ...
+    def swapaxes(self, x: Any, axis0: int, axis1: int, /) -> Any: ...
+    def scatter_add(self, g: Any, shape: tuple[int, ...], index: Any, /) -> Any: ...
+
+
+class BackendMath:
+    """:class:`ArrayMath` on the raw arrays of one backend (numpy or cupy)."""
+
+    def __init__(self, xp: Any):
+        self.xp = xp
+        self.log = xp.log
+        self.sign = xp.sign
+        self.where = xp.where
+        self.broadcast_to = _broadcast_view if xp is np else xp.broadcast_to
+        self.permute = xp.transpose
+        self.swapaxes = xp.swapaxes
+
+    def scatter_add(self, g: Any, shape: tuple[int, ...], index: Any) -> Any:
+        return scatter_add(self.xp, shape, index, g, g.dtype)
+
+
+def scatter_add(xp: Any, shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> Any:
     """zeros(shape) with `values` added at `index`; repeated indices accumulate."""
     out = xp.zeros(shape, dtype=dtype)
     if _is_basic_index(index):
         out[index] = values  # slices and ints never repeat an element
-    elif xp is np:
-        np.add.at(out, index, values)
     else:
         xp.add.at(out, index, values)
     return out
 
 
-def _is_basic_index(index) -> bool:
+def _is_basic_index(index: Any) -> bool:
     items = index if isinstance(index, tuple) else (index,)
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
 
@@ -110,36 +165,15 @@ def _broadcast_view(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.ndarray(shape, x.dtype, x, 0, strides)
 
 
-class ArrayMath:
-    """The few array functions gradient formulas need, named as minigrad names them.
-
-    A gradient formula is written once, with operators and these functions. On raw
-    arrays it gets an ``ArrayMath``; when the gradient must itself be differentiable
-    (``create_graph=True``) it gets :mod:`minigrad.ops`, whose functions share these names.
-    """
-
-    def __init__(self, xp):
-        self.xp = xp
-        self.log = xp.log
-        self.sign = xp.sign
-        self.where = xp.where
-        self.broadcast_to = _broadcast_view if xp is np else xp.broadcast_to
-        self.permute = xp.transpose
-        self.swapaxes = xp.swapaxes
-
-    def scatter_add(self, g, shape, index):
-        return scatter_add(self.xp, shape, index, g, g.dtype)
+NUMPY_MATH = BackendMath(np)
+_cupy_math: BackendMath | None = None
 
 
-NUMPY_MATH = ArrayMath(np)
-_cupy_math = None
-
-
-def array_math(data) -> ArrayMath:
-    """The ArrayMath for the backend `data` lives on."""
+def backend_math(array: Any) -> BackendMath:
+    """The BackendMath for the backend `array` lives on."""
     global _cupy_math
-    if isinstance(data, (np.ndarray, np.generic)):
+    if array.__class__ is _ndarray or isinstance(array, _HOST_TYPES):
         return NUMPY_MATH
     if _cupy_math is None:
-        _cupy_math = ArrayMath(_cupy)
+        _cupy_math = BackendMath(_cupy)
     return _cupy_math

@@ -10,6 +10,8 @@ from . import autograd
 from .ops import cat
 from .tensor import Tensor, tensor
 
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+
 
 class GradcheckError(AssertionError):
     """An analytic gradient disagrees with the finite-difference estimate."""

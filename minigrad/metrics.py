@@ -9,7 +9,7 @@ from __future__ import annotations
 from .autograd import no_grad
 from .nn.functional import check_same_shape
 from .ops import sigmoid as _sigmoid
-from .ops.common import as_tensor, same_device
+from .ops.operands import as_tensor, same_device
 from .tensor import Tensor, float32
 
 __all__ = ["accuracy", "binary_accuracy", "batch_accuracy"]
@@ -31,7 +31,7 @@ def accuracy(input, target) -> Tensor:
     input, target = as_tensor(input), as_tensor(target)
     if target.dtype.kind not in "biu":
         raise TypeError(f"accuracy: the target must hold integer class indices, got dtype {target.dtype}")
-    same_device([input, target])
+    same_device("accuracy", [input, target])
     if input.ndim == target.ndim + 1 and input.shape[:-1] == target.shape and input.shape[-1] != 1:
         if input.shape[-1] == 0:
             raise ValueError(f"accuracy: the input of shape {input.shape} has no classes on its last axis")
@@ -62,7 +62,7 @@ def binary_accuracy(predictions, targets, threshold: float = 0.5, sigmoid: bool 
     """
     p, t = as_tensor(predictions), as_tensor(targets)
     check_same_shape("binary_accuracy", p, t, ("predictions", "targets"))
-    same_device([p, t])
+    same_device("binary_accuracy", [p, t])
     if sigmoid:
         p = _sigmoid(p)
     return _fraction("binary_accuracy", (p > threshold) == t)

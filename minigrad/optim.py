@@ -23,12 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from .backend import array_module
+from .backend import array_module, is_host
 from .tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
-
-_ndarray = np.ndarray
 
 
 class Optimizer:
@@ -125,7 +123,7 @@ class Optimizer:
             data, grad = p.array, g.array
             if grad.shape != data.shape:
                 raise ValueError(f"parameter {i} has shape {data.shape} but its gradient has shape {grad.shape}")
-            if grad.__class__ is _ndarray:
+            if is_host(grad):
                 if not _all_finite(grad):
                     raise _non_finite(i, p)
             else:
@@ -265,7 +263,7 @@ class Adam(Optimizer):
         t = state["step"] = state["step"] + 1
         m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
         v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
-        xp = np if data.__class__ is _ndarray else array_module(data)
+        xp = array_module(data)
         denom = xp.sqrt(v)
         denom *= 1 / math.sqrt(1 - beta2**t)  # denom is new: in place is safe
         denom += self.eps
@@ -278,6 +276,4 @@ def _subtract_into(data, step):
     """data - step, written into `step` (a new array the caller owns) to save an allocation."""
     if step.dtype != data.dtype:
         return data - step
-    if step.__class__ is _ndarray:
-        return np.subtract(data, step, out=step)
     return array_module(step).subtract(data, step, out=step)

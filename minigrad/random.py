@@ -6,10 +6,16 @@ same values on the CPU and on a GPU.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from .creation import _shape, new
+from .creation import new
+from .ops.operands import shape_arg
+from .ops.registry import register
 from .tensor import DEFAULT_FLOAT, DType, Tensor, int64
+
+__all__ = ["Generator", "manual_seed", "rand", "randn", "randint"]
 
 
 class Generator:
@@ -47,31 +53,30 @@ def _float_dtype(dtype) -> np.dtype:
     return dtype
 
 
-def rand(
-    *size,
-    generator: Generator | None = None,
-    dtype: DType | None = None,
-    device: str = "cpu",
-    requires_grad: bool = False,
-) -> Tensor:
+def rand(*size: Any, generator: Generator | None = None, dtype: DType | None = None, device: str = "cpu",
+         requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Uniform samples in [0, 1)."""
-    rng = (generator or default_generator).numpy
-    dtype = _float_dtype(dtype)
-    array = rng.random(_shape(size), dtype=dtype if dtype in (np.float32, np.float64) else np.float64)
-    return new(array.astype(dtype, copy=False), device, requires_grad)
+    return _floats("random", size, generator, dtype, device, requires_grad)
 
 
-def randn(
-    *size,
-    generator: Generator | None = None,
-    dtype: DType | None = None,
-    device: str = "cpu",
-    requires_grad: bool = False,
-) -> Tensor:
+register(rand)
+
+
+def randn(*size: Any, generator: Generator | None = None, dtype: DType | None = None, device: str = "cpu",
+          requires_grad: bool = False) -> Tensor:  # fmt: skip
     """Standard normal samples (mean 0, std 1)."""
+    return _floats("standard_normal", size, generator, dtype, device, requires_grad)
+
+
+register(randn)
+
+
+def _floats(draw: str, size: tuple, generator: Generator | None, dtype: DType | None, device: str,
+            requires_grad: bool) -> Tensor:  # fmt: skip
+    """Samples from numpy's ``Generator.<draw>`` (float32 or float64, then cast to `dtype`)."""
     rng = (generator or default_generator).numpy
     dtype = _float_dtype(dtype)
-    array = rng.standard_normal(_shape(size), dtype=dtype if dtype in (np.float32, np.float64) else np.float64)
+    array = getattr(rng, draw)(shape_arg(size), dtype=dtype if dtype in (np.float32, np.float64) else np.float64)
     return new(array.astype(dtype, copy=False), device, requires_grad)
 
 
@@ -91,4 +96,7 @@ def randint(
         raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
     rng = (generator or default_generator).numpy
     size = size if isinstance(size, tuple) else (size,)
-    return new(rng.integers(low, high, _shape(size), dtype=np.dtype(dtype or int64)), device, False)
+    return new(rng.integers(low, high, shape_arg(size), dtype=np.dtype(dtype or int64)), device, False)
+
+
+register(randint)

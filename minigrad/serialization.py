@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .backend import is_cupy_array, to_host
+from .backend import is_array, to_host
 from .files import atomic_open
 from .tensor import Tensor
 
@@ -89,7 +89,7 @@ def _encode(obj, where: str, writer: _Writer):
         return obj
     if isinstance(obj, Tensor):
         return {"type": "tensor", "key": writer.add(_checked(to_host(obj.array), where))}
-    if isinstance(obj, np.ndarray) or is_cupy_array(obj):
+    if is_array(obj) and not isinstance(obj, np.generic):
         return {"type": "ndarray", "key": writer.add(_checked(to_host(obj), where))}
     if isinstance(obj, np.generic) and obj.dtype.kind in "biuf" or isinstance(obj, numbers.Integral):
         return obj.item() if isinstance(obj, np.generic) else int(obj)

@@ -1,22 +1,39 @@
 """The Tensor: an array (numpy or cupy) plus what is needed to differentiate through it.
 
-A tensor made by an op that needs a gradient carries a *node*: the op's inputs, the
-arrays they held when the op ran, and one gradient formula per input. That is the
-whole recorded graph; :mod:`minigrad.autograd` walks it backwards.
+A tensor made by an op that needs a gradient carries a *node*: the op's name, its
+inputs, the arrays they held when the op ran, and one gradient formula per input that
+needs one. That is the whole recorded graph; :mod:`minigrad.autograd` walks it backwards.
+
+The ops are functions in :mod:`minigrad.ops`; its table (:mod:`minigrad.ops.registry`)
+attaches them to Tensor as methods and operators when minigrad is imported. The block
+under ``TYPE_CHECKING`` below declares the same methods for type checkers and IDEs;
+``tests/test_op_table.py`` keeps the two in step.
 """
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import numbers
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
-from .backend import device_of, is_cupy_array, parse_device, to_device, to_host
+from .backend import device_of, is_array, is_host, parse_device, to_device, to_host
 
-DType = Any  # anything np.dtype() accepts: np.float32, "float32", minigrad.float32, ...
+if TYPE_CHECKING:
+    from . import autograd, ops
+
+__all__ = [
+    "Tensor", "tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
+]  # fmt: skip
+
+DType: TypeAlias = Any  # anything np.dtype() accepts: np.float32, "float32", minigrad.float32, ...
+TensorLike: TypeAlias = (
+    "Tensor | builtins.int | builtins.float | builtins.bool | np.ndarray | np.generic | Sequence[Any]"
+)
+Axis: TypeAlias = "builtins.int | tuple[builtins.int, ...] | None"
 
 float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
 int8, int16, int32, int64 = np.dtype("int8"), np.dtype("int16"), np.dtype("int32"), np.dtype("int64")
@@ -44,13 +61,18 @@ class Tensor:
     """
 
     __slots__ = ("array", "requires_grad", "grad", "_node", "_seq", "_retains_grad", "__weakref__")
+    _seq: builtins.int  # creation order, set on op results that record a node
     __array_priority__ = 1000  # numpy defers `ndarray * tensor` to Tensor.__rmul__
     __hash__ = object.__hash__  # __eq__ is elementwise, identity is the hash
 
-    def __init__(self, data, requires_grad: bool = False):
-        self.array = data
+    array: Any
+    requires_grad: builtins.bool
+    grad: Tensor | None
+
+    def __init__(self, array: Any, requires_grad: builtins.bool = False):
+        self.array = array
         self.grad = None
-        self._node = None
+        self._node: tuple | None = None
         self._retains_grad = False
         self.requires_grad = False
         if requires_grad:
@@ -74,11 +96,11 @@ class Tensor:
         self.array = value.array
 
     @property
-    def shape(self) -> tuple[int, ...]:
+    def shape(self) -> tuple[builtins.int, ...]:
         return self.array.shape
 
     @property
-    def ndim(self) -> int:
+    def ndim(self) -> builtins.int:
         return self.array.ndim
 
     @property
@@ -90,17 +112,18 @@ class Tensor:
         return device_of(self.array)
 
     @property
-    def is_leaf(self) -> bool:
+    def is_leaf(self) -> builtins.bool:
         """True for tensors made by the user rather than recorded from an op."""
         return self._node is None
 
-    def size(self, dim: int | None = None):
+    def size(self, dim: builtins.int | None = None) -> Any:
+        """The shape, or the size of axis `dim`."""
         return self.shape if dim is None else self.shape[dim]
 
-    def numel(self) -> int:
-        return int(self.array.size)
+    def numel(self) -> builtins.int:
+        return builtins.int(self.array.size)
 
-    def __len__(self) -> int:
+    def __len__(self) -> builtins.int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
@@ -121,48 +144,56 @@ class Tensor:
             extras.append("grad_fn")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extras) + ")"
+        return "tensor(" + ", ".join([body, *extras]) + ")"
 
     # ---- leaving minigrad ------------------------------------------------------------
     def numpy(self) -> np.ndarray:
-        """The values as a host numpy array (copied from the GPU if need be)."""
+        """The values as a host numpy array (copied from the GPU if need be; on the CPU it shares memory)."""
         return to_host(self.array)
 
-    def __array__(self, dtype=None, copy=None):
-        if not isinstance(self.array, np.ndarray):
+    def __array__(self, dtype: DType = None, copy: builtins.bool | None = None) -> np.ndarray:
+        if not is_host(self.array):
             raise TypeError(
                 f"can't convert a tensor on {self.device} to numpy implicitly: use .numpy() or .cpu() first"
             )
         return self.array if dtype is None else self.array.astype(dtype)
 
-    def item(self):
+    def item(self) -> Any:
         """The single value of a one-element tensor, as a Python number."""
         if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def __float__(self) -> float:
-        return float(self.item())
+    def __float__(self) -> builtins.float:
+        return builtins.float(self.item())
 
-    def __int__(self) -> int:
-        return int(self.item())
+    def __int__(self) -> builtins.int:
+        return builtins.int(self.item())
 
-    def __bool__(self) -> bool:
+    def __index__(self) -> builtins.int:
+        if self.dtype.kind not in "iu" or self.array.size != 1:
+            raise TypeError(f"only integer tensors of one element can be used as an index, got {self!r:.60}")
+        return builtins.int(self.item())
+
+    def __bool__(self) -> builtins.bool:
         if self.array.size != 1:
             raise ValueError(
                 f"the truth value of a tensor with {self.array.size} elements is ambiguous: use .any() or .all()"
             )
-        return bool(self.item())
+        return builtins.bool(self.item())
+
+    def __pos__(self) -> Tensor:
+        return self
 
     # ---- moving and converting (differentiable where the math allows) ----------------------
     def to(self, device: str | None = None, dtype: DType | None = None) -> Tensor:
         """This tensor on `device` and/or with `dtype`; itself when nothing changes."""
         out = self
         if device is not None and parse_device(device) != parse_device(self.device):
-            from .ops import move
+            from .ops.conversion import move
 
             out = move(out, device)
         return out if dtype is None else out.astype(dtype)
@@ -170,7 +201,7 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device: int | str = 0) -> Tensor:
+    def cuda(self, device: builtins.int | str = 0) -> Tensor:
         return self.to(device if isinstance(device, str) else f"cuda:{device}")
 
     def float(self) -> Tensor:
@@ -183,13 +214,13 @@ class Tensor:
         return self.astype(int64)
 
     def int(self) -> Tensor:
-        return self.astype(np.dtype("int32"))
+        return self.astype(int32)
 
     def bool(self) -> Tensor:
         return self.astype(bool_)
 
     # ---- autograd ---------------------------------------------------------------
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """Start (or stop) recording gradients for this leaf tensor, in place."""
         if requires_grad and self.array.dtype.kind != "f":
             raise TypeError(f"only float tensors can require gradients, got dtype {self.dtype}")
@@ -209,21 +240,111 @@ class Tensor:
         """The same data, cut from the graph (no gradient flows through it)."""
         return Tensor(self.array)
 
-    # backward() is minigrad.autograd.backward; the ops are bound as operators and methods in minigrad.ops
+    if TYPE_CHECKING:  # attached at import from the op table (minigrad/ops/registry.py)
+        backward = autograd.backward
+
+        # operators
+        __add__ = ops.add
+        __sub__ = ops.sub
+        __mul__ = ops.mul
+        __truediv__ = ops.div
+        __pow__ = ops.pow
+        __matmul__ = ops.matmul
+        __neg__ = ops.neg
+        __abs__ = ops.abs
+        __lt__ = ops.lt
+        __le__ = ops.le
+        __gt__ = ops.gt
+        __ge__ = ops.ge
+        __eq__ = ops.eq  # type: ignore[assignment]
+        __ne__ = ops.ne  # type: ignore[assignment]
+        __and__ = ops.logical_and
+        __or__ = ops.logical_or
+        __xor__ = ops.logical_xor
+        __invert__ = ops.logical_not
+        __getitem__ = ops.getitem
+
+        def __radd__(self, other: TensorLike) -> Tensor: ...
+        def __rsub__(self, other: TensorLike) -> Tensor: ...
+        def __rmul__(self, other: TensorLike) -> Tensor: ...
+        def __rtruediv__(self, other: TensorLike) -> Tensor: ...
+        def __rpow__(self, other: TensorLike) -> Tensor: ...
+        def __rmatmul__(self, other: TensorLike) -> Tensor: ...
+
+        # methods, as in PyTorch
+        add = ops.add
+        sub = ops.sub
+        mul = ops.mul
+        div = ops.div
+        pow = ops.pow
+        matmul = ops.matmul
+        neg = ops.neg
+        exp = ops.exp
+        log = ops.log
+        sqrt = ops.sqrt
+        abs = ops.abs
+        sign = ops.sign
+        sigmoid = ops.sigmoid
+        relu = ops.relu
+        tanh = ops.tanh
+        clamp = ops.clamp
+        clip = ops.clamp
+        maximum = ops.maximum
+        minimum = ops.minimum
+        lt = ops.lt
+        le = ops.le
+        gt = ops.gt
+        ge = ops.ge
+        eq = ops.eq
+        ne = ops.ne
+        logical_and = ops.logical_and
+        logical_or = ops.logical_or
+        logical_xor = ops.logical_xor
+        logical_not = ops.logical_not
+        sum = ops.sum
+        mean = ops.mean
+        max = ops.max
+        min = ops.min
+        var = ops.var
+        std = ops.std
+        argmax = ops.argmax
+        argmin = ops.argmin
+        any = ops.any
+        all = ops.all
+        reshape = ops.reshape
+        view = ops.reshape
+        flatten = ops.flatten
+        squeeze = ops.squeeze
+        unsqueeze = ops.unsqueeze
+        permute = ops.permute
+        transpose = ops.transpose
+        swapaxes = ops.transpose
+        expand = ops.expand
+        broadcast_to = ops.broadcast_to
+        astype = ops.astype
+
+        @property
+        def T(self) -> Tensor: ...
+        @property
+        def mT(self) -> Tensor: ...
 
 
-def make(data, node=None) -> Tensor:
-    """A tensor around `data` without checks: the fast path for op results.
+Node: TypeAlias = tuple  # (name, edges, inputs, arrays): see make()
 
-    `node` is ``(edges, inputs, arrays)``: the op's operands (tensors or Python numbers),
-    the arrays they held when it ran, and an edge ``(formula, input)`` for each input
-    that needs a gradient. ``formula(F, g, out, *inputs)`` is that input's gradient: F is
-    the array math to use, g the gradient of the output, out the output.
+
+def make(array: Any, node: Node | None = None) -> Tensor:
+    """A tensor around `array` without checks: the fast path for op results.
+
+    `node` is ``(name, edges, inputs, arrays)``: the op's name, its operands (tensors or
+    Python numbers), the arrays they held when it ran, and an edge ``(formula, input)``
+    for each input that needs a gradient. ``formula(ops, g, out, *inputs)`` is that
+    input's gradient: `ops` the array math to compute with (see
+    :class:`minigrad.backend.ArrayMath`), g the gradient of the output, out the output.
     """
-    if data.__class__ is not _ndarray and isinstance(data, np.generic):
-        data = np.asarray(data)  # numpy turns 0-d results into scalars; keep arrays
+    if array.__class__ is not _ndarray and isinstance(array, np.generic):
+        array = np.asarray(array)  # numpy turns 0-d results into scalars; keep arrays
     t = _new(Tensor)
-    t.array = data
+    t.array = array
     t.grad = None
     t._retains_grad = False
     t._node = node
@@ -235,34 +356,38 @@ def make(data, node=None) -> Tensor:
     return t
 
 
-def record(data, inputs: tuple, arrays: tuple, grads: tuple) -> Tensor:
-    """The result of an op, recording `grads` (one formula or None per input) when needed."""
+def record(name: str, array: Any, inputs: tuple, arrays: tuple, grads: tuple) -> Tensor:
+    """The result `array` of op `name`, recording `grads` (one formula or None per input) when needed."""
     if grad_mode.enabled:
-        edges = ()
+        edges: tuple = ()
         for f, x in zip(grads, inputs):
             if f is not None and x.__class__ is Tensor and x.requires_grad:
                 edges += ((f, x),)
         if edges:
-            return make(data, (edges, inputs, arrays))
-    return make(data)
+            return make(array, (name, edges, inputs, arrays))
+    return make(array)
 
 
 _next_seq = itertools.count().__next__
 _new = object.__new__
 _ndarray = np.ndarray
+_INT64 = np.iinfo(np.int64)
 
 
-def tensor(data, dtype: DType | None = None, device: str = "cpu", requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: DType | None = None, device: str = "cpu", requires_grad: builtins.bool = False) -> Tensor:
     """A new leaf tensor from Python numbers, nested lists, numpy or cupy arrays, or a tensor.
 
-    Python floats become float32, ints int64, bools bool; arrays keep their dtype.
+    Python floats become float32, ints int64, bools bool; arrays (and images) keep their
+    dtype. The data is always copied, as ``torch.tensor`` does.
     """
     if isinstance(data, Tensor):
         data = data.array
-    if isinstance(data, np.ndarray) or is_cupy_array(data):
-        array = data
-    elif isinstance(data, np.generic):
+    if is_array(data):
+        array = np.asarray(data) if isinstance(data, np.generic) else data
+        _check_dtype(array.dtype, f"a {type(data).__name__}")
+    elif hasattr(data, "__array_interface__"):  # a PIL image, a memoryview-like buffer
         array = np.asarray(data)
+        _check_dtype(array.dtype, f"a {type(data).__name__}")
     else:
         array = _from_python(data)
     if dtype is not None:
@@ -273,15 +398,30 @@ def tensor(data, dtype: DType | None = None, device: str = "cpu", requires_grad:
     return Tensor(array, requires_grad=requires_grad)
 
 
-def _from_python(data) -> np.ndarray:
+_KIND_NAMES = {"U": "string", "S": "bytes", "c": "complex", "M": "datetime", "m": "timedelta", "O": "object"}
+
+
+def _check_dtype(dtype: np.dtype, what: str) -> None:
+    if dtype.kind not in "biuf":
+        raise TypeError(
+            f"can't make a tensor from {what} of dtype {dtype} ({_KIND_NAMES.get(dtype.kind, dtype.kind)} values): "
+            "values must be numbers or bools"
+        )
+
+
+def _from_python(data: Any) -> np.ndarray:
+    """An array of Python numbers (or nested sequences of them) by the dtype rules above."""
     if isinstance(data, (str, bytes)):
         raise TypeError(f"can't make a tensor from {type(data).__name__} {data!r}")
     try:
         array = np.asarray(data)
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:
         raise ValueError(f"can't make a tensor from ragged nested sequences: {e}") from None
-    if array.dtype == object or array.dtype.kind in "USV":
-        raise TypeError(f"can't make a tensor from {type(data).__name__}: values must be numbers or bools")
+    if array.dtype == object or array.dtype == np.uint64:
+        _check_python_values(array)
+    elif array.dtype.kind == "f" and array.size and np.abs(array).max() >= 2.0**63:  # from a huge int?
+        _check_python_values(np.asarray(data, dtype=object))
+    _check_dtype(array.dtype, f"a {type(data).__name__}")
     if array.dtype.kind == "f":
         return array.astype(DEFAULT_FLOAT)
     if array.dtype.kind in "iu" and array.dtype != int64:
@@ -289,6 +429,20 @@ def _from_python(data) -> np.ndarray:
     return array
 
 
-def is_number(x) -> bool:
+def _check_python_values(array: np.ndarray) -> None:
+    """Raise for the first value that is not a number, or an integer beyond int64."""
+    for value in array.flat:
+        if isinstance(value, numbers.Integral) and not _INT64.min <= builtins.int(value) <= _INT64.max:
+            raise OverflowError(
+                f"can't make a tensor from the integer {value}: it does not fit in int64 "
+                f"[{_INT64.min}, {_INT64.max}] (pass floats, e.g. float({value}), for large values)"
+            )
+        if not isinstance(value, (numbers.Integral, numbers.Real)):
+            raise TypeError(
+                f"can't make a tensor from a {type(value).__name__} ({value!r:.40}): values must be numbers or bools"
+            )
+
+
+def is_number(x: object) -> builtins.bool:
     """Python and numpy scalars that ops take as plain constants."""
     return isinstance(x, numbers.Number)

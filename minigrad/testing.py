@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -79,7 +80,16 @@ def arrays(
     min_side: int = 1,
     max_side: int = 4,
 ) -> st.SearchStrategy[np.ndarray]:
-    """Strategy of host numpy arrays; the arguments are those of :func:`tensors`."""
+    """Strategy of host numpy arrays with finite values.
+
+    shape: a fixed shape, a strategy of shapes, or None for shapes drawn with
+        `min_dims`..`max_dims` axes of `min_side`..`max_side` elements (0 allows empty arrays).
+    elements: ``(min, max)`` bounds, or a strategy of Python numbers.
+    avoid, margin: keep every value at least `margin` from each point in `avoid`, where the
+        function under test is not differentiable (0 for abs and relu, clamp bounds, ...).
+    distinct: when given (float dtypes), every two values are at least this far apart, up to
+        rounding to `dtype` (no ties): they are drawn from a grid with that spacing.
+    """
     dtype = np.dtype(dtype)
     if shape is None:
         shape = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
@@ -98,39 +108,16 @@ def tensors(
     dtype: DType = "float64",
     elements: Elements = (-10.0, 10.0),
     *,
-    avoid: Sequence[float] = (),
-    margin: float = 0.1,
-    distinct: float | None = None,
-    min_dims: int = 0,
-    max_dims: int = 3,
-    min_side: int = 1,
-    max_side: int = 4,
     requires_grad: bool = False,
     device: str = "cpu",
+    **options: Any,
 ) -> st.SearchStrategy[Tensor]:
-    """Strategy of leaf tensors with finite values.
-
-    shape: a fixed shape, a strategy of shapes, or None for shapes drawn with
-        `min_dims`..`max_dims` axes of `min_side`..`max_side` elements (0 allows empty tensors).
-    elements: ``(min, max)`` bounds, or a strategy of Python numbers.
-    avoid, margin: keep every value at least `margin` from each point in `avoid`, where the
-        function under test is not differentiable (0 for abs and relu, clamp bounds, ...).
-    distinct: when given (float dtypes), every two values are at least this far apart, up to
-        rounding to `dtype` (no ties): they are drawn from a grid with that spacing.
-    dtype, requires_grad, device: as for :func:`minigrad.tensor`.
-    """
-    return arrays(
-        shape,
-        dtype,
-        elements,
-        avoid=avoid,
-        margin=margin,
-        distinct=distinct,
-        min_dims=min_dims,
-        max_dims=max_dims,
-        min_side=min_side,
-        max_side=max_side,
-    ).map(lambda a: tensor(a, device=device, requires_grad=requires_grad))
+    """Strategy of leaf tensors with finite values: :func:`arrays` (whose `options` it takes:
+    `avoid`, `margin`, `distinct`, `min_dims`, `max_dims`, `min_side`, `max_side`) made into
+    tensors with `requires_grad` on `device`, as :func:`minigrad.tensor` does."""
+    return arrays(shape, dtype, elements, **options).map(
+        lambda a: tensor(a, device=device, requires_grad=requires_grad)
+    )
 
 
 def broadcastable_shapes(
@@ -155,7 +142,7 @@ def axes(
     def signed(a: int) -> st.SearchStrategy[int]:
         return st.sampled_from([a, a - ndim]) if allow_negative else st.just(a)
 
-    choices = []
+    choices: list[st.SearchStrategy[Any]] = []
     if allow_none:
         choices.append(st.none())
     if ndim > 0:

@@ -336,7 +336,7 @@ def test_state_dict_is_a_detached_snapshot():
     state = model.state_dict()
     assert isinstance(state, OrderedDict)
     assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
-    for (name, p), t in zip(model.named_parameters(), state.values()):
+    for p, t in zip(model.parameters(), state.values()):
         assert not t.requires_grad and t.is_leaf
         np.testing.assert_array_equal(t.numpy(), p.numpy())
     w = model[0].weight

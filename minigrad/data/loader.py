@@ -259,7 +259,7 @@ class DataLoader:
         if order is None:
             pick = [(a, None) for a in arrays]
         else:
-            pick = [(a, order if a.__class__ is np.ndarray else array_module(a).asarray(order)) for a in arrays]
+            pick = [(a, array_module(a).asarray(order)) for a in arrays]
         if isinstance(ds, Tensor):
             ((a, o),) = pick
             if o is None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..backend import array_module
 from ..ops import abs, exp, linear, log, maximum, relu, sigmoid, tanh, where
-from ..ops.common import as_tensor, same_device
+from ..ops.operands import as_tensor, same_device
 from ..tensor import Tensor, float32
 
 __all__ = [
@@ -109,7 +109,7 @@ def _pair(name: str, input, target, reduction) -> tuple[Tensor, Tensor]:
     if input.dtype.kind != "f":
         raise TypeError(f"{name}: the input must be a float tensor, got dtype {input.dtype}")
     check_same_shape(name, input, target)
-    same_device([input, target])
+    same_device(name, [input, target])
     if target.dtype != input.dtype:
         target = target.astype(input.dtype)
     return input, target
@@ -192,7 +192,7 @@ def _check_class_target(name: str, input: Tensor, target: Tensor) -> None:
         raise TypeError(
             f"{name}: the target must hold integer class indices, got dtype {target.dtype} (convert with .long())"
         )
-    same_device([input, target])
+    same_device(name, [input, target])
     if n:
         td = target.array
         bad = (td < 0) | (td >= c)

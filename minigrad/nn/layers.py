@@ -10,11 +10,13 @@ import numpy as np
 
 from ..backend import to_device
 from ..ops import flatten, linear
-from ..ops.common import as_tensor
+from ..ops.operands import as_tensor
 from ..random import Generator, rand
 from ..tensor import DType, Tensor, float32
 from . import functional as F
 from .module import Module, Parameter
+
+__all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "Flatten", "Sequential"]
 
 
 def _count(name: str, value) -> int:

@@ -24,8 +24,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backend import is_cupy_array, parse_device, to_device
+from ..backend import is_array, parse_device, to_device
 from ..tensor import Tensor, tensor
+
+__all__ = ["Module", "Parameter", "is_parameter", "IncompatibleKeys"]
 
 # id -> weak reference of each tensor made by Parameter(). Not a WeakSet: that compares
 # tensors with ==, which is elementwise for tensors.
@@ -51,10 +53,8 @@ def Parameter(data, requires_grad: bool = True) -> Tensor:
     """
     if isinstance(data, Tensor):
         array = data.array.copy()
-    elif isinstance(data, np.ndarray) or is_cupy_array(data):
-        array = data.copy()
-    elif isinstance(data, np.generic):
-        array = np.array(data)
+    elif is_array(data):
+        array = np.array(data) if isinstance(data, np.generic) else data.copy()
     else:
         array = tensor(data).array
     if array.dtype.kind != "f":
@@ -87,6 +87,10 @@ class Module:
         ...     def forward(self, x):
         ...         return self.fc(x).relu()
     """
+
+    _parameters: OrderedDict[str, Tensor | None]
+    _modules: OrderedDict[str, Module]
+    training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -270,7 +274,7 @@ class Module:
             value = state[name]
             if isinstance(value, Tensor):
                 array = value.array
-            elif isinstance(value, (np.ndarray, np.generic)) or is_cupy_array(value):
+            elif is_array(value):
                 array = value
             else:
                 problems.append(f"{name!r}: expected a tensor or an array, got {type(value).__name__}")

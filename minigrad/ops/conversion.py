@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..backend import device_of, to_device
-from ..tensor import Tensor, make, record
-from .common import as_tensor
+from ..tensor import DType, Tensor, TensorLike, make, record
+from .operands import as_tensor
+from .registry import register
+
+__all__ = ["astype"]
 
 
-def astype(x, dtype) -> Tensor:
+def astype(x: TensorLike, dtype: DType) -> Tensor:
     """x with elements of `dtype`; x itself when it already has it. Differentiable float to float."""
     x = as_tensor(x)
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
-    data = x.array.astype(dtype)
+    array = x.array.astype(dtype)
     if dtype.kind != "f":
-        return make(data)
-    return record(data, (x,), (x.array,), _astype_grads)
+        return make(array)
+    return record("astype", array, (x,), (x.array,), _astype_grads)
 
 
-_astype_grads = (lambda F, g, out, x: g.astype(x.dtype),)
+register(astype, "astype")
 
 
-def move(x, device: str) -> Tensor:
-    """x copied to `device` ('cpu', 'cuda', 'cuda:N')."""
+_astype_grads = (lambda ops, g, out, x: g.astype(x.dtype),)
+
+
+def move(x: TensorLike, device: str) -> Tensor:
+    """x copied to `device` ('cpu', 'cuda', 'cuda:N'): ``Tensor.to(device)``."""
     x = as_tensor(x)
-    return record(to_device(x.array, device), (x,), (x.array,), _move_grads)
+    return record("to", to_device(x.array, device), (x,), (x.array,), _move_grads)
 
 
-def _move_back(g, x):
+def _move_back(g: Any, x: Any) -> Any:
     source = device_of(x) if not isinstance(x, Tensor) else x.device
     return g.to(source) if isinstance(g, Tensor) else to_device(g, source)
 
 
-_move_grads = (lambda F, g, out, x: _move_back(g, x),)
+_move_grads = (lambda ops, g, out, x: _move_back(g, x),)

@@ -2,68 +2,93 @@
 
 from __future__ import annotations
 
-from ..tensor import Tensor, record
-from .common import operand, operands, same_device
+import numpy as np
+
+from ..tensor import Tensor, TensorLike, record
+from .operands import operand, operands, same_device
+from .registry import register
+
+__all__ = ["matmul", "linear"]
 
 
-def _mT(F, x):
+def _mT(ops, x):
     """Swap the last two axes."""
-    return x.T if x.ndim == 2 else F.swapaxes(x, -1, -2)
+    return x.T if x.ndim == 2 else ops.swapaxes(x, -1, -2)
 
 
-def _grad_a(F, g, out, a, b):
+def _grad_a(ops, g, out, a, b):
     if b.ndim == 1:
         return g * b if a.ndim == 1 else g[..., None] * b  # (..., n, 1) * (m,)
     if a.ndim == 1:
         return (b @ g[..., None])[..., 0]  # (..., n, m) @ (..., m, 1)
-    return g @ _mT(F, b)
+    return g @ _mT(ops, b)
 
 
-def _grad_b(F, g, out, a, b):
+def _grad_b(ops, g, out, a, b):
     if a.ndim == 1:
         return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]  # (n, 1) * (..., 1, m)
     if b.ndim == 1:
-        return (_mT(F, a) @ g[..., None])[..., 0]  # (..., m, n) @ (..., n, 1)
-    return _mT(F, a) @ g
+        return (_mT(ops, a) @ g[..., None])[..., 0]  # (..., m, n) @ (..., n, 1)
+    return _mT(ops, a) @ g
 
 
 _matmul_grads = (_grad_a, _grad_b)
 
 
-def matmul(a, b) -> Tensor:
+def matmul(a: TensorLike, b: TensorLike) -> Tensor:
     """a @ b: dot product of vectors, matrix products, batched over leading axes."""
     a, b, ad, bd = operands(a, b)
     try:
         data = ad @ bd
     except (ValueError, TypeError):
-        same_device([t for t in (a, b) if isinstance(t, Tensor)])
+        same_device("matmul", (a, b))
+        sa, sb = getattr(ad, "shape", ()), getattr(bd, "shape", ())
+        if _lines_up(sa, sb):
+            raise  # not a shape problem: the backend's own reason
         raise ValueError(
-            f"matmul: shapes {getattr(ad, 'shape', ())} and {getattr(bd, 'shape', ())} don't line up "
+            f"matmul: shapes {sa} and {sb} don't line up "
             "(a's last axis must match b's second-to-last, or its only one; scalars are not allowed)"
         ) from None
-    return record(data, (a, b), (ad, bd), _matmul_grads)
+    return record("matmul", data, (a, b), (ad, bd), _matmul_grads)
 
 
-def _linear_grad_x(F, g, out, x, w, b=None):
+register(matmul, "matmul", "__matmul__", reflected=("__rmatmul__",))
+
+
+def _lines_up(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Whether numpy's @ accepts operands of these shapes."""
+    if not a or not b:
+        return False
+    inner_b = b[-2] if len(b) > 1 else b[0]
+    if a[-1] != inner_b:
+        return False
+    try:
+        np.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        return False
+    return True
+
+
+def _linear_grad_x(ops, g, out, x, w, b=None):
     return g @ w  # (..., out) @ (out, in)
 
 
-def _linear_grad_w(F, g, out, x, w, b=None):
+def _linear_grad_w(ops, g, out, x, w, b=None):
     if x.ndim == 1:
         return g[:, None] * x  # the outer product (out, 1) * (in,)
     # (xᵀ g)ᵀ rather than gᵀ x: the same numbers, but BLAS reads x faster this way round.
     # Batch axes are summed back to (out, in) by the engine.
-    return _mT(F, _mT(F, x) @ g)
+    return _mT(ops, _mT(ops, x) @ g)
 
 
-def _linear_grad_b(F, g, out, x, w, b):
+def _linear_grad_b(ops, g, out, x, w, b):
     return g.reshape(-1, g.shape[-1]).sum(0)  # summed over every row: (out,)
 
 
 _linear_grads = (_linear_grad_x, _linear_grad_w, _linear_grad_b)
 
 
-def linear(x, weight, bias=None) -> Tensor:
+def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) -> Tensor:
     """x @ weight.T + bias as one op (PyTorch's F.linear): weight is (out_features, in_features).
 
     One node instead of three (transpose, matmul, add), and no transposed copies in backward.
@@ -75,12 +100,17 @@ def linear(x, weight, bias=None) -> Tensor:
     try:
         data = xd @ wd.T
     except (ValueError, TypeError):
-        same_device([t for t in (x, w) if isinstance(t, Tensor)])
+        same_device("linear", (x, w))
+        if _lines_up(getattr(xd, "shape", ()), getattr(wd, "shape", ())[::-1]):
+            raise  # not a shape problem: the backend's own reason
         raise ValueError(
             f"linear: an input of shape {getattr(xd, 'shape', ())} doesn't fit a weight of shape "
             f"{getattr(wd, 'shape', ())}: the input's last axis must be the weight's second"
         ) from None
     if bias is None:
-        return record(data, (x, w), (xd, wd), _linear_grads[:2])
+        return record("linear", data, (x, w), (xd, wd), _linear_grads[:2])
     b, bd = (bias, bias.array) if bias.__class__ is Tensor else operand(bias)
-    return record(data + bd, (x, w, b), (xd, wd, bd), _linear_grads)
+    return record("linear", data + bd, (x, w, b), (xd, wd, bd), _linear_grads)
+
+
+register(linear)

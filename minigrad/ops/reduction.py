@@ -8,13 +8,18 @@ gradient put back on the reduced axes (kept as size 1) and broadcast over them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from ..backend import array_module
-from ..tensor import Tensor, float32, make, record
-from .common import as_tensor, normalize_axis
+from ..tensor import Axis, Tensor, TensorLike, float32, make, record
+from .operands import as_tensor, normalize_axis
+from .registry import register
+
+__all__ = ["sum", "mean", "max", "min", "var", "std", "argmax", "argmin", "any", "all"]
 
 
-def _axes(x: Tensor, axis, dim):
+def _axes(x: Tensor, axis: Axis, dim: Axis) -> tuple[int, ...] | None:
     if dim is not None:
         if axis is not None:
             raise TypeError("pass either axis or dim, not both")
@@ -25,100 +30,147 @@ def _axes(x: Tensor, axis, dim):
     return axes if x.ndim else ()  # dim 0 (or -1) of a 0-d tensor is the tensor itself, as in PyTorch
 
 
-def _kept_shape(shape, axes) -> tuple[int, ...]:
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
     """`shape` with the reduced axes kept as size 1."""
     if axes is None:
         return (1,) * len(shape)
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
-def _reduction(name: str, forward, grad, *, floating: bool = False, empty_ok: bool = True):
-    """A reduction from ``forward(x, axes, keepdims, count)`` and ``grad(F, g, out, x, kept, axes, count)``.
+def _reduce(
+    name: str, x: TensorLike, axis: Axis, dim: Axis, keepdims: bool, forward: Callable, grad: Callable,
+    *, floating: bool = False, empty_ok: bool = True,
+) -> Tensor:  # fmt: skip
+    """A reduction from ``forward(x, axes, keepdims, count)`` and ``grad(ops, g, out, x, kept, axes, count)``.
 
     `kept` is x's shape with the reduced axes as size 1, `count` how many elements
     each output element reduces.
     """
-
-    def op(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
-        x = as_tensor(x)
-        axes = _axes(x, axis, dim) if axis is not None or dim is not None else None
-        xd = x.array
-        if floating and xd.dtype.kind != "f":
-            xd = xd.astype(float32)
-        kept = _kept_shape(xd.shape, axes)
-        count = math.prod(xd.shape if axes is None else [xd.shape[i] for i in axes])
-        if not empty_ok and count == 0:
-            raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
-        data = forward(xd, axes, keepdims, count)
-        return record(data, (x,), (xd,), (lambda F, g, out, x: grad(F, g, out, x, kept, axes, count),))
-
-    op.__name__ = op.__qualname__ = name
-    return op
+    x = as_tensor(x)
+    axes = _axes(x, axis, dim) if axis is not None or dim is not None else None
+    xd = x.array
+    if floating and xd.dtype.kind != "f":
+        xd = xd.astype(float32)
+    kept = _kept_shape(xd.shape, axes)
+    count = math.prod(xd.shape if axes is None else [xd.shape[i] for i in axes])
+    if not empty_ok and count == 0:
+        raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
+    array = forward(xd, axes, keepdims, count)
+    return record(name, array, (x,), (xd,), (lambda ops, g, out, x: grad(ops, g, out, x, kept, axes, count),))
 
 
-def _mean(total, count: int):
+def _mean(total: Any, count: int) -> Any:
     return total / count if count else total * math.nan  # the mean of nothing is nan, as in numpy
 
 
-def _sum_grad(F, g, out, x, kept, axes, count):
-    return F.broadcast_to(g.reshape(kept), x.shape)
+def _sum(x, axes, keepdims, count):
+    return x.sum(axes, keepdims=keepdims)
 
 
-def _mean_grad(F, g, out, x, kept, axes, count):
-    return F.broadcast_to(g.reshape(kept) / (count or 1), x.shape)
+def _sum_grad(ops, g, out, x, kept, axes, count):
+    return ops.broadcast_to(g.reshape(kept), x.shape)
 
 
-def _extremum_grad(F, g, out, x, kept, axes, count):
+def _mean_forward(x, axes, keepdims, count):
+    return _mean(x.sum(axes, keepdims=keepdims), count)
+
+
+def _mean_grad(ops, g, out, x, kept, axes, count):
+    return ops.broadcast_to(g.reshape(kept) / (count or 1), x.shape)
+
+
+def _max(x, axes, keepdims, count):
+    return x.max(axes, keepdims=keepdims)
+
+
+def _min(x, axes, keepdims, count):
+    return x.min(axes, keepdims=keepdims)
+
+
+def _extremum_grad(ops, g, out, x, kept, axes, count):
     """Shared equally between the elements that reached the max (or min)."""
     hits = (x == out.reshape(kept)).astype(g.dtype)
     return hits * (g.reshape(kept) / hits.sum(axes, keepdims=True))
 
 
-sum = _reduction("sum", lambda x, axes, keepdims, count: x.sum(axes, keepdims=keepdims), _sum_grad)
-mean = _reduction(
-    "mean", lambda x, axes, keepdims, count: _mean(x.sum(axes, keepdims=keepdims), count), _mean_grad, floating=True
-)
-max = _reduction("max", lambda x, axes, keepdims, count: x.max(axes, keepdims=keepdims), _extremum_grad, empty_ok=False)
-min = _reduction("min", lambda x, axes, keepdims, count: x.min(axes, keepdims=keepdims), _extremum_grad, empty_ok=False)
-sum.__doc__ = "Sum over `axis` (all axes by default)."
-mean.__doc__ = "Mean over `axis` (all axes by default); integer tensors give float32."
-max.__doc__ = "Max over `axis`; tied maxima share the gradient equally."
-min.__doc__ = "Min over `axis`; tied minima share the gradient equally."
+def sum(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+    """Sum over `axis` (all axes by default)."""
+    return _reduce("sum", x, axis, dim, keepdims, _sum, _sum_grad)
 
 
-def _index_reduction(name: str, forward):
-    def op(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
-        x = as_tensor(x)
-        axes = _axes(x, axis, dim)
-        if axes is not None and len(axes) != 1 and x.ndim:
-            raise TypeError(f"{name} takes a single axis, got {axis!r}")
-        if 0 in (x.shape if not axes else (x.shape[axes[0]],)):
-            raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
-        xp = array_module(x.array)
-        return make(xp.asarray(forward(x.array, axis=axes[0] if axes else None, keepdims=keepdims)))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Indices of the {name[3:]} values along `axis` (of the flattened tensor when None); no gradient."
-    return op
+register(sum, "sum")
 
 
-argmax = _index_reduction("argmax", lambda x, **kw: x.argmax(**kw))
-argmin = _index_reduction("argmin", lambda x, **kw: x.argmin(**kw))
+def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+    """Mean over `axis` (all axes by default); integer tensors give float32."""
+    return _reduce("mean", x, axis, dim, keepdims, _mean_forward, _mean_grad, floating=True)
 
 
-def any(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
+register(mean, "mean")
+
+
+def max(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+    """Max over `axis`; tied maxima share the gradient equally."""
+    return _reduce("max", x, axis, dim, keepdims, _max, _extremum_grad, empty_ok=False)
+
+
+register(max, "max")
+
+
+def min(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+    """Min over `axis`; tied minima share the gradient equally."""
+    return _reduce("min", x, axis, dim, keepdims, _min, _extremum_grad, empty_ok=False)
+
+
+register(min, "min")
+
+
+def _index_of(name: str, x: TensorLike, axis: Axis, keepdims: bool, dim: Axis) -> Tensor:
+    x = as_tensor(x)
+    axes = _axes(x, axis, dim)
+    if axes is not None and len(axes) != 1 and x.ndim:
+        raise TypeError(f"{name} takes a single axis, got {axis!r}")
+    if 0 in (x.shape if not axes else (x.shape[axes[0]],)):
+        raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over axis {axis} has no value")
+    found = getattr(x.array, name)(axis=axes[0] if axes else None, keepdims=keepdims)
+    return make(array_module(x.array).asarray(found))
+
+
+def argmax(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+    """Indices of the max values along `axis` (of the flattened tensor when None); no gradient."""
+    return _index_of("argmax", x, axis, keepdims, dim)
+
+
+register(argmax, "argmax")
+
+
+def argmin(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+    """Indices of the min values along `axis` (of the flattened tensor when None); no gradient."""
+    return _index_of("argmin", x, axis, keepdims, dim)
+
+
+register(argmin, "argmin")
+
+
+def any(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
     """Whether any element is true (non-zero) along `axis`; no gradient."""
     x = as_tensor(x)
     return make(array_module(x.array).asarray(x.array.any(axis=_axes(x, axis, dim), keepdims=keepdims)))
 
 
-def all(x, axis=None, keepdims: bool = False, *, dim=None) -> Tensor:
+register(any, "any")
+
+
+def all(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
     """Whether every element is true (non-zero) along `axis`; no gradient."""
     x = as_tensor(x)
     return make(array_module(x.array).asarray(x.array.all(axis=_axes(x, axis, dim), keepdims=keepdims)))
 
 
-def var(x, axis=None, keepdims: bool = False, *, dim=None, correction: int = 1) -> Tensor:
+register(all, "all")
+
+
+def var(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, correction: int = 1) -> Tensor:
     """Variance over `axis`: sum((x - mean)²) / (n - correction), Bessel-corrected by default as torch.var."""
     x = as_tensor(x)
     axes = _axes(x, axis, dim)
@@ -127,6 +179,12 @@ def var(x, axis=None, keepdims: bool = False, *, dim=None, correction: int = 1) 
     return sum(d * d, axes, keepdims) / (n - correction if n > correction else math.nan)
 
 
-def std(x, axis=None, keepdims: bool = False, *, dim=None, correction: int = 1) -> Tensor:
+register(var, "var")
+
+
+def std(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None, correction: int = 1) -> Tensor:
     """Standard deviation over `axis`: sqrt(var(x))."""
     return var(x, axis, keepdims, dim=dim, correction=correction).sqrt()
+
+
+register(std, "std")

@@ -14,6 +14,8 @@ from . import autograd
 from .creation import zeros_like
 from .tensor import Tensor
 
+__all__ = ["grad", "value_and_grad"]
+
 
 def _map_tree(fn, tree, path="arg"):
     """Apply `fn(tensor, path)` to every tensor in a nest of tuples, lists and dicts."""
@@ -70,6 +72,11 @@ def value_and_grad(f: Callable[..., Tensor], argnums: int | tuple[int, ...] = 0)
 
 
 def grad(f: Callable[..., Tensor], argnums: int | tuple[int, ...] = 0) -> Callable[..., Any]:
-    """A function returning the gradient of scalar-valued f with respect to args[argnums]."""
+    """A function returning the gradient of scalar-valued f with respect to args[argnums] (as JAX's grad).
+
+    This transforms a *function*: it watches the arguments, calls f and differentiates the
+    result. To differentiate tensors already computed, use :func:`minigrad.autograd.grad`
+    (PyTorch's), on which this is built.
+    """
     vg = value_and_grad(f, argnums)
     return lambda *args, **kwargs: vg(*args, **kwargs)[1]

@@ -1,6 +1,9 @@
-"""What every op needs: turning operands into tensors, checking devices and axes, sum_to."""
+"""What every op does with its arguments: tensors from operands, one device, valid axes and shapes."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -10,7 +13,7 @@ _FLOAT_KINDS = "fc"
 _PY_NUMBERS = (float, int, bool)
 
 
-def operand(x):
+def operand(x: Any) -> tuple[Any, Any]:
     """(x, its array): a tensor as it is, a Python number as a weakly typed constant, else a new tensor."""
     if x.__class__ is Tensor:
         return x, x.array
@@ -20,13 +23,13 @@ def operand(x):
     return x, x.array
 
 
-def as_tensor(x) -> Tensor:
+def as_tensor(x: Any) -> Tensor:
     """x itself if it is a tensor, else a new tensor of it."""
     return x if x.__class__ is Tensor else tensor(x)
 
 
-def operands(a, b):
-    """Both operands of a binary op, on one device, as (a, b, a's array, b's array)."""
+def operands(a: Any, b: Any) -> tuple[Any, Any, Any, Any]:
+    """Both operands of a binary op as (a, b, a's array, b's array)."""
     a, ad = operand(a)
     b, bd = operand(b)
     if bd.__class__ is float and ad.__class__ is not float:
@@ -36,24 +39,29 @@ def operands(a, b):
     return a, b, ad, bd
 
 
-def floated(array):
+def floated(array: Any) -> Any:
     """Integer and bool arrays meeting a Python float compute in float32, the default float."""
     return array if array.dtype.kind in _FLOAT_KINDS else array.astype(float32)
 
 
-def raise_device_mismatch(*tensors: Tensor):
-    devices = [t.device for t in tensors if isinstance(t, Tensor)]
-    raise RuntimeError(f"expected all tensors to be on the same device, but found tensors on {' and '.join(devices)}")
+def device_error(name: str, operands: Iterable[Any]) -> RuntimeError | None:
+    """The error for an op given tensors on different devices, or None when they share one."""
+    devices = list(dict.fromkeys(t.device for t in operands if isinstance(t, Tensor)))
+    if len(devices) < 2:
+        return None
+    return RuntimeError(
+        f"{name}: expected all tensors to be on the same device, but found tensors on {' and '.join(devices)}"
+    )
 
 
-def same_device(tensors) -> None:
+def same_device(name: str, tensors: Iterable[Any]) -> None:
     """Raise the device error when `tensors` are not all on one device."""
-    devices = {t.device for t in tensors}
-    if len(devices) > 1:
-        raise_device_mismatch(*tensors)
+    error = device_error(name, tensors)
+    if error is not None:
+        raise error
 
 
-def normalize_axis(axis, ndim: int, *, allow_none: bool = True) -> tuple[int, ...] | None:
+def normalize_axis(axis: Any, ndim: int, *, allow_none: bool = True) -> tuple[int, ...] | None:
     """An int or tuple of axes (negatives allowed) as a sorted tuple of non-negative axes."""
     if axis is None:
         if allow_none:
@@ -74,10 +82,13 @@ def normalize_axis(axis, ndim: int, *, allow_none: bool = True) -> tuple[int, ..
     return tuple(sorted(out))
 
 
-def sum_to(x, shape: tuple[int, ...]):
-    """Sum a broadcast gradient back down to `shape` (works on arrays and tensors alike)."""
-    lead = x.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1)
-    if axes:
-        x = x.sum(axes, keepdims=True)
-    return x.reshape(shape) if lead else x
+def shape_arg(sizes: Sequence[Any], *, allow_minus_one: bool = False) -> tuple[int, ...]:
+    """`f(2, 3)` and `f((2, 3))` both mean the shape (2, 3); sizes are non-negative ints
+    (one may be -1 where the op infers it, as in reshape)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = sizes[0]
+    shape = tuple(sizes)
+    low = -1 if allow_minus_one else 0
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= low for n in shape):
+        raise ValueError(f"a shape is made of non-negative ints, got {shape}")
+    return tuple(int(n) for n in shape)
