@@ -7,7 +7,7 @@ against targets of shape (n,) would compare every prediction with every target.
 from __future__ import annotations
 
 from .autograd import no_grad
-from .nn.functional import check_same_shape
+from .nn.losses import check_same_shape
 from .ops import sigmoid as _sigmoid
 from .ops.operands import as_tensor, same_device
 from .tensor import Tensor, float32
