@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .backend import array_module, is_host
-from .tensor import Tensor
+from ..backend import array_module, is_host
+from ..tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 

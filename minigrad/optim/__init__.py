@@ -1,0 +1,3 @@
+"""Optimizers, as ``torch.optim``: :class:`SGD` and :class:`Adam` (in :mod:`.optimizers`)."""
+
+from .optimizers import *
