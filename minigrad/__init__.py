@@ -39,4 +39,6 @@ _LAZY = ("data", "learner", "testing")  # they import requests, pillow or hypoth
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name == "show_image":  # fastai's name at the top level too; pillow loads on first use
+        return importlib.import_module(".data.images", __name__).show_image
     raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

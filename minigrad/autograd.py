@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from . import ops
+from . import ops, versions
 from .backend import backend_math
 from .tensor import RELEASED, Tensor, grad_mode, make, tensor
 
@@ -36,11 +37,10 @@ class _GradModeSwitch:
     enabled: bool
 
     def __enter__(self):
-        self._previous = grad_mode.enabled
-        grad_mode.enabled = self.enabled
+        self._previous = grad_mode.set(self.enabled)
 
     def __exit__(self, *exc):
-        grad_mode.enabled = self._previous
+        grad_mode.set(self._previous)
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -106,6 +106,8 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
     Targets default to the leaves reached and the tensors that called retain_grad().
     """
     order, leaves = _graph_order(roots)
+    if order and versions.last_write > order[0]._seq:  # something was written in place since
+        _check_not_overwritten(order)
     if targets is None:
         targets = leaves + [t for t in order if t._retains_grad]
     passing = {t for t in targets if t._node is not None}  # non-leaf targets, caught on the way
@@ -119,6 +121,8 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
         g = pending.pop(t, None)
         if g is None:
             continue
+        if _hooks and id(t) in _hooks:
+            g = _hooked(t, g, create_graph)
         if passing and t in passing:
             found[t] = g
         name, edges, inputs, arrays = t._node  # type: ignore[misc]  # every tensor in `order` has one
@@ -137,8 +141,77 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
             t._node = RELEASED
     for t in targets:
         if t in pending:
-            found[t] = pending[t]
+            found[t] = _hooked(t, pending[t], create_graph) if _hooks and id(t) in _hooks else pending[t]
     return found
+
+
+def _check_not_overwritten(order: list[Tensor]) -> None:
+    """Raise if an in-place write since the graph was recorded makes its gradient wrong: a value
+    a formula reads was overwritten, or a tensor took a new node after an op had used it."""
+    for t in order:
+        name, edges, inputs, arrays = t._node  # type: ignore[misc]
+        for formula, x in edges:
+            if x._node is not None and x._node is not RELEASED and x._seq > t._seq:
+                raise RuntimeError(
+                    f"a tensor used by {name} was modified in place afterwards (by {x._node[0]}), so the gradient "
+                    "through its old value is lost: clone() it before modifying it, or modify it before using it"
+                )
+            reads_out, reads_inputs = versions.reads(formula)
+            saved = [(i, a) for i, a in enumerate(arrays) if inputs[i].__class__ is Tensor]
+            if reads_out:
+                saved.append((-1, t.array))
+            for i, array in saved:
+                if (i == -1 or reads_inputs is None or i in reads_inputs) and versions.written_since(array, t._seq):
+                    what = "its output" if i == -1 else f"its input {i}"
+                    raise RuntimeError(
+                        f"one of the values needed for the gradient of {name} ({what}, shape {tuple(array.shape)}) "
+                        f"has been modified by an in-place operation since {name} ran: now at version "
+                        f"{versions.version(array)}. Don't modify it in place (use an out-of-place op or "
+                        "clone() it first), or compute the gradient before modifying it."
+                    )
+
+
+# ---- hooks ---------------------------------------------------------------------------------------
+_hooks: dict[int, list[Callable]] = {}  # id(tensor) -> its hooks, in registration order
+
+
+class RemovableHandle:
+    """What ``Tensor.register_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def __init__(self, key: int, hook: Callable):
+        self._key, self._hook = key, hook
+
+    def remove(self) -> None:
+        hooks = _hooks.get(self._key, [])
+        if self._hook in hooks:
+            hooks.remove(self._hook)
+        if not hooks:
+            _hooks.pop(self._key, None)
+
+
+def add_hook(t: Tensor, hook: Callable) -> RemovableHandle:
+    """Register ``hook(grad)`` for `t` (see ``Tensor.register_hook``); forgotten when `t` is freed."""
+    if not callable(hook):
+        raise TypeError(f"register_hook takes a callable, got {type(hook).__name__}")
+    key = id(t)
+    if key not in _hooks:
+        weakref.finalize(t, _hooks.pop, key, None)
+    _hooks.setdefault(key, []).append(hook)
+    return RemovableHandle(key, hook)
+
+
+def _hooked(t: Tensor, g: Any, create_graph: bool) -> Any:
+    """The gradient `g` for `t` after its hooks, each given a tensor and free to return a new one."""
+    grad = g if create_graph else make(g)
+    for hook in list(_hooks[id(t)]):
+        new = hook(grad)
+        if new is not None:
+            if not isinstance(new, Tensor) or new.shape != t.shape:
+                raise RuntimeError(
+                    f"a hook must return None or a tensor of the gradient's shape {t.shape}, got {new!r:.60}"
+                )
+            grad = new
+    return grad if create_graph else grad.array
 
 
 def sum_to(x: Any, shape: tuple[int, ...]) -> Any:
@@ -240,6 +313,11 @@ def grad(
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs)
+    elif len(grad_outputs) != len(outputs):
+        raise RuntimeError(
+            f"grad(): grad_outputs has {len(grad_outputs)} entries but there are {len(outputs)} outputs: "
+            "give one gradient (or None) per output"
+        )
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise RuntimeError(f"input {i} of grad() does not require grad")

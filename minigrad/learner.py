@@ -7,10 +7,13 @@
     ...
 
 Each epoch trains on ``dls.train`` (``model.train()``), then evaluates on ``dls.valid``
-under :func:`minigrad.no_grad` (``model.eval()``), and prints one row. The losses and
-metrics of an epoch are means over its batches *weighted by batch size*: for a loss or a
-metric that averages over the items of a batch, that is its exact mean over the whole
-data set, however the last batch falls. Everything shown is kept in ``learn.recorder``.
+under :func:`minigrad.no_grad` (``model.eval()``), and prints one row. As in fastai,
+``train_loss`` is the *smoothed* training loss: an exponential moving average of the batch
+losses (beta 0.98, debiased, restarted by each ``fit``), read at the end of the epoch. The
+validation loss and metrics are means over the batches *weighted by batch size*: for a loss
+or a metric that averages over the items of a batch, that is its exact mean over the whole
+data set, however the last batch falls. Everything shown is kept in ``learn.recorder``, with
+the plain (size-weighted) mean training loss of each epoch in ``recorder.train_means``.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ class Recorder:
 
     def __init__(self, metric_names: list[str]):
         self.metric_names = metric_names
-        self.train_losses: list[float] = []  # per epoch
+        self.train_losses: list[float] = []  # per epoch: the smoothed loss at its end, as fastai shows
+        self.train_means: list[float] = []  # per epoch: the mean batch loss, weighted by batch size
         self.valid_losses: list[float] = []  # per epoch
         self.metrics: dict[str, list[float]] = {name: [] for name in metric_names}  # per epoch
         self.times: list[float] = []  # seconds per epoch (training and validation)
@@ -98,7 +102,7 @@ class Learner:
         self.recorder = Recorder(_unique_names([_name(m) for m in metrics]))
 
     # ---- training -------------------------------------------------------------------------
-    def fit(self, n_epoch: int, lr: float | None = None, show: bool | None = None) -> Recorder:
+    def fit(self, n_epoch: int, lr: float | None = None, show: bool | None = None) -> None:
         """Train for `n_epoch` epochs (at `lr` if given, which then stays the optimizer's rate)."""
         if isinstance(n_epoch, bool) or not isinstance(n_epoch, int) or n_epoch < 0:
             raise ValueError(f"n_epoch must be an int >= 0, got {n_epoch!r}")
@@ -107,14 +111,17 @@ class Learner:
         show = self.show if show is None else show
         table = _Table(["epoch", "train_loss", "valid_loss", *self.recorder.metric_names, "time"]) if show else None
         bar = _ProgressBar() if show and _is_terminal(sys.stdout) else None
+        smooth = SmoothedLoss()
         try:
             for epoch in range(n_epoch):
                 start = time.perf_counter()
-                train_loss = self._train_epoch(epoch, n_epoch, bar)
+                train_mean = self._train_epoch(epoch, n_epoch, bar, smooth)
+                train_loss = smooth.value
                 valid_loss, *metric_values = self._validate(bar, f"epoch {epoch + 1}/{n_epoch} valid")
                 elapsed = time.perf_counter() - start
                 rec = self.recorder
                 rec.train_losses.append(train_loss)
+                rec.train_means.append(train_mean)
                 rec.valid_losses.append(valid_loss)
                 for name, value in zip(rec.metric_names, metric_values):
                     rec.metrics[name].append(value)
@@ -130,9 +137,8 @@ class Learner:
         finally:
             if bar is not None:
                 bar.clear()
-        return self.recorder
 
-    def _train_epoch(self, epoch: int, n_epoch: int, bar) -> float:
+    def _train_epoch(self, epoch: int, n_epoch: int, bar, smooth: SmoothedLoss) -> float:
         model, loss_func, opt = self.model, self.loss_func, self.opt
         _set_mode(model, training=True)
         losses, sizes = [], []
@@ -151,6 +157,8 @@ class Learner:
             raise ValueError("the training DataLoader gave no batches")
         values = [_to_float(v) for v in losses]
         self.recorder.losses.extend(values)
+        for v in values:
+            smooth.add(v)
         return _weighted_mean(values, sizes)
 
     def validate(self, dl=None) -> list[float]:
@@ -196,6 +204,22 @@ class Learner:
 
     def __repr__(self) -> str:
         return f"Learner(model={type(self.model).__name__}, opt={self.opt!r}, epochs={len(self.recorder)})"
+
+
+class SmoothedLoss:
+    """fastai's smoothed loss: an exponential moving average of the batch losses, debiased
+    (``avg = beta * avg + (1 - beta) * loss``, shown as ``avg / (1 - beta ** count)``)."""
+
+    def __init__(self, beta: float = 0.98):
+        self.beta, self.average, self.count = beta, 0.0, 0
+
+    def add(self, loss: float) -> None:
+        self.average = self.beta * self.average + (1 - self.beta) * loss
+        self.count += 1
+
+    @property
+    def value(self) -> float:
+        return self.average / (1 - self.beta**self.count) if self.count else math.nan
 
 
 def _check_lr(lr) -> float:

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from . import safetensors_file
 from .backend import is_array, to_host
 from .files import atomic_open
 from .tensor import Tensor
@@ -54,8 +55,13 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     lists and tuples of these, e.g. a ``state_dict()``. Tensors are saved from any device
     and come back on the CPU with their dtype (their ``requires_grad`` is not saved).
     Anything else is a TypeError naming where it is in `obj`; nothing is written then.
+
+    A path ending in ``.safetensors`` writes that format instead (a flat dict of named tensors,
+    readable by PyTorch; see :mod:`minigrad.safetensors_file`).
     """
     path = Path(os.fspath(path))
+    if safetensors_file.is_safetensors(path):
+        return safetensors_file.save(obj, path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"minigrad.save: can't write {path}: the folder {path.parent} does not exist")
     with atomic_open(path, make_parents=False) as f:
@@ -128,8 +134,11 @@ def load(path: str | os.PathLike) -> Any:
 
     A missing file raises FileNotFoundError; a file that is not a minigrad save file
     (another .npz, a text file, ...), a truncated or a corrupt one raises
-    :class:`SerializationError` naming `path`. Nothing is ever unpickled.
+    :class:`SerializationError` naming `path`. Nothing is ever unpickled. A ``.safetensors``
+    file (from minigrad or any framework) gives a dict of name -> tensor.
     """
+    if safetensors_file.is_safetensors(path):
+        return safetensors_file.load(Path(path), SerializationError)
     with open(path, "rb") as f:
         try:
             zf = zipfile.ZipFile(f)

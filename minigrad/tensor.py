@@ -15,7 +15,8 @@ from __future__ import annotations
 import builtins
 import itertools
 import numbers
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
@@ -24,6 +25,8 @@ from .backend import device_of, is_array, is_host, parse_device, to_device, to_h
 
 if TYPE_CHECKING:
     from . import autograd, ops
+    from .autograd import RemovableHandle
+    from .ops import inplace
 
 __all__ = [
     "Tensor", "tensor", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool_",
@@ -39,12 +42,45 @@ float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("
 int8, int16, int32, int64 = np.dtype("int8"), np.dtype("int16"), np.dtype("int32"), np.dtype("int64")
 uint8, bool_ = np.dtype("uint8"), np.dtype("bool")
 DEFAULT_FLOAT = float32
+_TYPE_NAMES = {
+    "float16": "HalfTensor", "float32": "FloatTensor", "float64": "DoubleTensor", "uint8": "ByteTensor",
+    "int8": "CharTensor", "int16": "ShortTensor", "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor",
+}  # fmt: skip
+_TYPE_DTYPES = {name: np.dtype(dtype) for dtype, name in _TYPE_NAMES.items()}
+
+
+class _ThreadGradMode(threading.local):
+    enabled = True
 
 
 class GradMode:
-    """Whether ops record the graph; switched by ``no_grad`` / ``enable_grad``."""
+    """Whether ops record the graph, per thread as in PyTorch; switched by ``no_grad`` / ``enable_grad``.
 
-    enabled = True
+    Reading a thread-local costs more than an op can afford, so ops test ``all_on`` first:
+    it is True while no thread has switched recording off, and only otherwise do they ask
+    their own thread (``enabled``).
+    """
+
+    def __init__(self) -> None:
+        self.all_on = True
+        self.here = _ThreadGradMode()
+        self._threads_off = 0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> builtins.bool:
+        """Whether this thread records."""
+        return self.all_on or self.here.enabled
+
+    def set(self, enabled: builtins.bool) -> builtins.bool:
+        """Switch recording for this thread; returns what it was."""
+        previous = self.here.enabled
+        if enabled != previous:
+            with self._lock:
+                self.here.enabled = enabled
+                self._threads_off += -1 if enabled else 1
+                self.all_on = self._threads_off == 0
+        return previous
 
 
 grad_mode = GradMode()
@@ -60,13 +96,12 @@ class Tensor:
     ``data`` is a tensor sharing it that records nothing, as in PyTorch.
     """
 
-    __slots__ = ("array", "requires_grad", "grad", "_node", "_seq", "_retains_grad", "__weakref__")
+    __slots__ = ("array", "_requires_grad", "grad", "_node", "_seq", "_retains_grad", "__weakref__")
     _seq: builtins.int  # creation order, set on op results that record a node
     __array_priority__ = 1000  # numpy defers `ndarray * tensor` to Tensor.__rmul__
     __hash__ = object.__hash__  # __eq__ is elementwise, identity is the hash
 
     array: Any
-    requires_grad: builtins.bool
     grad: Tensor | None
 
     def __init__(self, array: Any, requires_grad: builtins.bool = False):
@@ -74,7 +109,7 @@ class Tensor:
         self.grad = None
         self._node: tuple | None = None
         self._retains_grad = False
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_()
 
@@ -85,15 +120,33 @@ class Tensor:
         return Tensor(self.array)
 
     @data.setter
-    def data(self, value: Tensor) -> None:
-        if not isinstance(value, Tensor):
-            raise TypeError(f"a tensor's .data can only be set to a tensor, got {type(value).__name__}")
-        if value.shape != self.shape or value.dtype != self.dtype or value.device != self.device:
-            raise ValueError(
-                f".data = a tensor of shape {value.shape}, dtype {value.dtype} on {value.device}: "
-                f"expected shape {self.shape}, dtype {self.dtype} on {self.device}"
+    def data(self, value: Tensor | Any) -> None:
+        """``t.data = other``: t now holds other's values (sharing its memory), whatever its shape,
+        as in PyTorch; `other` is a tensor or a backend array."""
+        array = value.array if isinstance(value, Tensor) else value
+        if not is_array(array) or isinstance(array, np.generic):
+            raise TypeError(f"a tensor's .data can only be set to a tensor or an array, got {type(value).__name__}")
+        if self._requires_grad and array.dtype.kind != "f":
+            raise TypeError(
+                f".data = an array of dtype {array.dtype}: this tensor requires grad, so it must stay float"
             )
-        self.array = value.array
+        self.array = array
+
+    @property
+    def requires_grad(self) -> builtins.bool:
+        """Whether gradients are recorded for this tensor (set it on a leaf, as ``requires_grad_()`` does)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: builtins.bool) -> None:
+        self.requires_grad_(value)
+
+    @property
+    def _version(self) -> builtins.int:
+        """How many in-place writes this tensor's memory has had (shared with its views), as in PyTorch."""
+        from .versions import version
+
+        return version(self.array)
 
     @property
     def shape(self) -> tuple[builtins.int, ...]:
@@ -142,7 +195,7 @@ class Tensor:
             extras.append(f"device='{self.device}'")
         if self._node is not None:
             extras.append("grad_fn")
-        elif self.requires_grad:
+        elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
@@ -226,12 +279,12 @@ class Tensor:
             raise TypeError(f"only float tensors can require gradients, got dtype {self.dtype}")
         if not requires_grad and self._node is not None:
             raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors: use detach()")
-        self.requires_grad = requires_grad
+        self._requires_grad = builtins.bool(requires_grad)
         return self
 
     def retain_grad(self) -> Tensor:
         """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
         return self
@@ -239,6 +292,24 @@ class Tensor:
     def detach(self) -> Tensor:
         """The same data, cut from the graph (no gradient flows through it)."""
         return Tensor(self.array)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` when the gradient for this tensor is computed; a tensor it returns
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self._requires_grad:
+            raise RuntimeError("register_hook() on a tensor that does not require grad")
+        from .autograd import add_hook
+
+        return add_hook(self, hook)
+
+    def type(self, dtype: DType | str | None = None) -> Any:
+        """Without an argument, the type's name (``'minigrad.FloatTensor'``, ``'minigrad.LongTensor'``,
+        as PyTorch's); with a dtype (or such a name), this tensor cast to it."""
+        if dtype is None:
+            return f"minigrad.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+        if isinstance(dtype, str) and dtype.rpartition(".")[2] in _TYPE_DTYPES:
+            dtype = _TYPE_DTYPES[dtype.rpartition(".")[2]]
+        return self.astype(dtype)
 
     if TYPE_CHECKING:  # attached at import from the op table (minigrad/ops/registry.py)
         backward = autograd.backward
@@ -323,6 +394,26 @@ class Tensor:
         broadcast_to = ops.broadcast_to
         astype = ops.astype
 
+        clone = ops.clone
+
+        # in place (minigrad/ops/inplace.py)
+        add_ = inplace.add_
+        sub_ = inplace.sub_
+        mul_ = inplace.mul_
+        div_ = inplace.div_
+        __iadd__ = inplace.add_
+        __isub__ = inplace.sub_
+        __imul__ = inplace.mul_
+        __itruediv__ = inplace.div_
+        clamp_ = inplace.clamp_
+        clip_ = inplace.clamp_
+        copy_ = inplace.copy_
+        fill_ = inplace.fill_
+        zero_ = inplace.zero_
+        normal_ = inplace.normal_
+        uniform_ = inplace.uniform_
+        __setitem__ = inplace.setitem
+
         @property
         def T(self) -> Tensor: ...
         @property
@@ -349,26 +440,26 @@ def make(array: Any, node: Node | None = None) -> Tensor:
     t._retains_grad = False
     t._node = node
     if node is None:
-        t.requires_grad = False
+        t._requires_grad = False
     else:
-        t.requires_grad = True
-        t._seq = _next_seq()  # creation order: a node always comes after its inputs
+        t._requires_grad = True
+        t._seq = next_seq()  # creation order: a node always comes after its inputs
     return t
 
 
 def record(name: str, array: Any, inputs: tuple, arrays: tuple, grads: tuple) -> Tensor:
     """The result `array` of op `name`, recording `grads` (one formula or None per input) when needed."""
-    if grad_mode.enabled:
+    if grad_mode.all_on or grad_mode.here.enabled:
         edges: tuple = ()
         for f, x in zip(grads, inputs):
-            if f is not None and x.__class__ is Tensor and x.requires_grad:
+            if f is not None and x.__class__ is Tensor and x._requires_grad:
                 edges += ((f, x),)
         if edges:
             return make(array, (name, edges, inputs, arrays))
     return make(array)
 
 
-_next_seq = itertools.count().__next__
+next_seq = itertools.count().__next__  # the clock numbering nodes (and in-place writes, see versions.py)
 _new = object.__new__
 _ndarray = np.ndarray
 _INT64 = np.iinfo(np.int64)

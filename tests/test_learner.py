@@ -67,11 +67,26 @@ def make_learner(n_train=300, n_valid=101, batch_size=32, **kwargs):
 
 def test_fits_a_seeded_problem_to_high_accuracy():
     learn = make_learner()
-    rec = learn.fit(5)
-    assert rec is learn.recorder
+    assert learn.fit(5) is None  # a notebook shows the table, not a return value
+    rec = learn.recorder
     assert rec.metrics["batch_accuracy"][-1] >= 0.97
     assert rec.valid_losses[-1] < rec.valid_losses[0] or rec.valid_losses[0] < 0.05
-    assert rec.train_losses[-1] < 0.1
+    assert rec.train_means[-1] < 0.1 and rec.train_losses[-1] < 0.2
+
+
+def test_train_loss_is_fastais_smoothed_loss_and_the_mean_is_kept():
+    learn = make_learner(n_train=320)
+    learn.fit(2)
+    rec, beta = learn.recorder, 0.98
+    average = 0.0
+    smoothed = []
+    for count, loss in enumerate(rec.losses, 1):  # one fit: the average runs across its epochs
+        average = beta * average + (1 - beta) * loss
+        smoothed.append(average / (1 - beta**count))
+    per_epoch = len(rec.losses) // 2
+    assert rec.train_losses == pytest.approx([smoothed[per_epoch - 1], smoothed[-1]], rel=1e-12)
+    assert rec.train_means[1] == pytest.approx(np.mean(rec.losses[per_epoch:]), rel=1e-6)  # equal batches
+    assert rec.train_losses[0] != pytest.approx(rec.train_means[0])
 
 
 def test_training_is_reproducible():
@@ -114,13 +129,14 @@ def test_recorder_history_lengths():
     learn.fit(1)
     rec = learn.recorder
     assert len(rec) == 3 and len(rec.train_losses) == len(rec.valid_losses) == len(rec.times) == 3
+    assert len(rec.train_means) == 3
     assert len(rec.metrics["batch_accuracy"]) == 3 and len(rec.values) == 3 and len(rec.values[0]) == 3
     assert len(rec.losses) == 3 * len(learn.dls.train) == 3 * 10
     assert all(t > 0 for t in rec.times)
-    # an epoch's train_loss is its batches' losses, weighted by batch size (the last batch has 12 items)
+    # an epoch's mean train loss is its batches' losses, weighted by batch size (the last batch has 12 items)
     last_epoch = rec.losses[-10:]
     weights = [32] * 9 + [12]
-    assert rec.train_losses[-1] == pytest.approx(np.dot(last_epoch, weights) / 300, rel=1e-6)
+    assert rec.train_means[-1] == pytest.approx(np.dot(last_epoch, weights) / 300, rel=1e-6)
 
 
 def test_validation_averages_are_weighted_by_batch_size():

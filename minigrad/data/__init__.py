@@ -6,7 +6,7 @@
 from .download import *  # noqa: F401,F403  (URLs, untar_data, download_data and their errors)
 from .download import __all__ as _download_all
 from .idx import read_idx, write_idx
-from .images import center_crop, get_image_files, load_image, load_image_folder, save_image
+from .images import center_crop, get_image_files, load_image, load_image_folder, save_image, show_image
 from .loader import CollateError, DataLoader, DataLoaders, Dataset, TensorDataset, default_collate
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "center_crop",
     "get_image_files",
     "load_image_folder",
+    "show_image",
     "Dataset",
     "TensorDataset",
     "DataLoader",

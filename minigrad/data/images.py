@@ -18,7 +18,9 @@ from ..files import atomic_open
 from ..tensor import Tensor, tensor
 from .idx import to_numpy
 
-__all__ = ["IMAGE_EXTENSIONS", "load_image", "save_image", "center_crop", "get_image_files", "load_image_folder"]
+__all__ = [
+    "IMAGE_EXTENSIONS", "load_image", "save_image", "center_crop", "get_image_files", "load_image_folder", "show_image",
+]  # fmt: skip
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _AS_IS_MODES = {"L", "LA", "RGB", "RGBA"}
@@ -225,3 +227,28 @@ def _read_stack(files: list[Path]) -> np.ndarray:
             )
         stack[i] = pixels
     return stack
+
+
+def show_image(image: Any) -> Image.Image:
+    """An image tensor (or array) as a PIL image, which a notebook displays inline (fastai's name).
+
+    (H, W) is grayscale; (H, W, C) or PyTorch's (C, H, W) with C of 1, 3 or 4 is colour.
+    uint8 values are shown as they are; other one-channel images are scaled from their min to
+    their max (as matplotlib's ``imshow`` does), colour floats are taken in [0, 1].
+    """
+    pixels = to_numpy(image)
+    if pixels.ndim == 3 and pixels.shape[0] in (1, 3, 4) and pixels.shape[-1] not in (1, 3, 4):
+        pixels = pixels.transpose(1, 2, 0)  # channels first, as PyTorch keeps images
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[-1] not in (3, 4)):
+        raise ValueError(f"show_image: expected an image of shape (H, W), (H, W, C) or (C, H, W), got {pixels.shape}")
+    if pixels.dtype != np.uint8:
+        if pixels.dtype.kind not in "biuf" or not np.isfinite(pixels).all():
+            raise ValueError(f"show_image: expected finite numbers, got dtype {pixels.dtype} with NaN or inf")
+        pixels = pixels.astype(np.float64)
+        if pixels.ndim == 2:
+            low, high = pixels.min(initial=0.0), pixels.max(initial=0.0)
+            pixels = (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
+        pixels = np.round(np.clip(pixels, 0, 1) * 255).astype(np.uint8)
+    return Image.fromarray(pixels)

@@ -10,6 +10,7 @@ from ..tensor import Tensor
 from .conversion import *
 from .elementwise import *
 from .indexing import *
+from .inplace import *
 from .linalg import *
 from .reduction import *
 from .registry import OPS, attach_methods

@@ -11,7 +11,7 @@ from ..tensor import DType, Tensor, TensorLike, make, record
 from .operands import as_tensor
 from .registry import register
 
-__all__ = ["astype"]
+__all__ = ["astype", "clone"]
 
 
 def astype(x: TensorLike, dtype: DType) -> Tensor:
@@ -30,6 +30,16 @@ register(astype, "astype")
 
 
 _astype_grads = (lambda ops, g, out, x: g.astype(x.dtype),)
+
+
+def clone(x: TensorLike) -> Tensor:
+    """A copy of x with its own memory; differentiable (the gradient passes through), as torch.clone."""
+    x = as_tensor(x)
+    return record("clone", x.array.copy(), (x,), (x.array,), _clone_grads)
+
+
+_clone_grads = (lambda ops, g, out, x: g,)
+register(clone, "clone")
 
 
 def move(x: TensorLike, device: str) -> Tensor:

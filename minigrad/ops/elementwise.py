@@ -18,7 +18,7 @@ import numpy as np
 
 from ..backend import array_module
 from ..tensor import Tensor, TensorLike, float32, float64, grad_mode, make, record, tensor
-from .operands import as_tensor, device_error, operands
+from .operands import as_tensor, device_error, operands, promoted
 from .registry import register
 
 __all__ = [
@@ -42,15 +42,17 @@ def binary(
     def op(a: TensorLike, b: TensorLike) -> Tensor:
         if a.__class__ is Tensor and b.__class__ is Tensor:  # the fast path
             ad, bd = a.array, b.array  # type: ignore[union-attr]
+            if ad.dtype is not bd.dtype:
+                ad, bd = promoted(ad, bd)
         else:
             a, b, ad, bd = operands(a, b)
         try:
             array = forward(ad, bd)
         except (ValueError, TypeError) as e:
             raise operands_error(name, e, a, b) from None
-        if grad_mode.enabled:
-            da = a.__class__ is Tensor and a.requires_grad  # type: ignore[union-attr]
-            db = b.__class__ is Tensor and b.requires_grad  # type: ignore[union-attr]
+        if grad_mode.all_on or grad_mode.here.enabled:
+            da = a.__class__ is Tensor and a._requires_grad  # type: ignore[union-attr]
+            db = b.__class__ is Tensor and b._requires_grad  # type: ignore[union-attr]
             if da or db:
                 edges = ((grad_a, a), (grad_b, b)) if da and db else ((grad_a, a),) if da else ((grad_b, b),)
                 return make(array, (name, edges, (a, b), (ad, bd)))
@@ -75,7 +77,7 @@ def unary(name: str, forward: Callable, grad: Callable, *, floating: bool = True
         if floating and xd.dtype.kind != "f":
             xd = xd.astype(float32)
         array = forward(array_module(xd), xd)
-        if x.requires_grad and grad_mode.enabled:  # type: ignore[union-attr]
+        if x._requires_grad and (grad_mode.all_on or grad_mode.here.enabled):  # type: ignore[union-attr]
             return make(array, (name, ((grad, x),), (x,), (xd,)))
         return make(array)
 
@@ -252,7 +254,7 @@ def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     cd = cond.array
     if cd.dtype.kind != "b":
         raise TypeError(f"where: the condition must be a bool tensor, got dtype {cd.dtype}")
-    a, b, ad, bd = (a, b, a.array, b.array) if a.__class__ is b.__class__ is Tensor else operands(a, b)  # type: ignore[union-attr]
+    a, b, ad, bd = operands(a, b)
     try:
         array = array_module(cd).where(cd, ad, bd)
     except (ValueError, TypeError) as e:

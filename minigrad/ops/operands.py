@@ -14,10 +14,14 @@ _PY_NUMBERS = (float, int, bool)
 
 
 def operand(x: Any) -> tuple[Any, Any]:
-    """(x, its array): a tensor as it is, a Python number as a weakly typed constant, else a new tensor."""
+    """(x, its array): a tensor as it is, a number as a weakly typed Python constant (numpy
+    scalars too, as PyTorch takes them), else a new tensor."""
     if x.__class__ is Tensor:
         return x, x.array
-    if x.__class__ in _PY_NUMBERS or is_number(x):
+    if x.__class__ in _PY_NUMBERS:
+        return x, x
+    if is_number(x):
+        x = x.item() if isinstance(x, np.generic) else x
         return x, x
     x = tensor(x)
     return x, x.array
@@ -29,14 +33,51 @@ def as_tensor(x: Any) -> Tensor:
 
 
 def operands(a: Any, b: Any) -> tuple[Any, Any, Any, Any]:
-    """Both operands of a binary op as (a, b, a's array, b's array)."""
+    """Both operands of a binary op as (a, b, a's array, b's array), in the dtype PyTorch computes in."""
     a, ad = operand(a)
     b, bd = operand(b)
     if bd.__class__ is float and ad.__class__ is not float:
         ad = floated(ad)
     elif ad.__class__ is float and bd.__class__ is not float:
         bd = floated(bd)
+    elif a.__class__ is Tensor and b.__class__ is Tensor and ad.dtype is not bd.dtype:
+        ad, bd = promoted(ad, bd)
     return a, b, ad, bd
+
+
+def promoted(ad: Any, bd: Any) -> tuple[Any, Any]:
+    """Two arrays of different dtypes cast to the one PyTorch's type promotion gives them."""
+    key = (ad.dtype, bd.dtype, ad.ndim == 0, bd.ndim == 0)
+    dtype = _PROMOTED.get(key)
+    if dtype is None:
+        dtype = _PROMOTED[key] = result_dtype(*key)
+    return (ad if ad.dtype == dtype else ad.astype(dtype)), (bd if bd.dtype == dtype else bd.astype(dtype))
+
+
+def result_dtype(a: np.dtype, b: np.dtype, a_is_0d: bool = False, b_is_0d: bool = False) -> np.dtype:
+    """PyTorch's promotion of two tensors' dtypes: the higher category (bool < integer < float)
+    wins, keeping its own dtype (int64 with float32 gives float32, where numpy gives float64);
+    within a category the wider dtype wins. A 0-d tensor only takes part when its category is
+    higher than the other operand's (``int32 tensor + tensor(5)`` stays int32)."""
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if a_is_0d != b_is_0d:  # one is 0-d: it counts only from a higher category
+        dimensioned, zero_d = (b, a) if a_is_0d else (a, b)
+        if _category(zero_d) <= _category(dimensioned):
+            return dimensioned
+        return zero_d
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def _category(dtype: np.dtype) -> int:
+    return _CATEGORIES[dtype.kind]
+
+
+_CATEGORIES = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_PROMOTED: dict[tuple, np.dtype] = {}
 
 
 def floated(array: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..backend import array_module
 from ..tensor import Axis, Tensor, TensorLike, float32, make, record
+from .elementwise import maximum, minimum
 from .operands import as_tensor, normalize_axis
 from .registry import register
 
@@ -109,16 +110,22 @@ def mean(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis 
 register(mean, "mean")
 
 
-def max(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
-    """Max over `axis`; tied maxima share the gradient equally."""
+def max(x: TensorLike, axis: Axis | Tensor = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+    """Max over `axis`; tied maxima share the gradient equally. Given a tensor instead of an
+    axis, the elementwise maximum, as PyTorch's ``x.max(other)`` (the chapter's ``res.max(tensor(0.0))``)."""
+    if isinstance(axis, Tensor):
+        return maximum(x, axis)
     return _reduce("max", x, axis, dim, keepdims, _max, _extremum_grad, empty_ok=False)
 
 
 register(max, "max")
 
 
-def min(x: TensorLike, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
-    """Min over `axis`; tied minima share the gradient equally."""
+def min(x: TensorLike, axis: Axis | Tensor = None, keepdims: bool = False, *, dim: Axis = None) -> Tensor:
+    """Min over `axis`; tied minima share the gradient equally. Given a tensor instead of an
+    axis, the elementwise minimum, as PyTorch's ``x.min(other)``."""
+    if isinstance(axis, Tensor):
+        return minimum(x, axis)
     return _reduce("min", x, axis, dim, keepdims, _min, _extremum_grad, empty_ok=False)
 
 

@@ -23,16 +23,21 @@ class Op:
     function: Callable[..., Any]
     methods: tuple[str, ...]  # `t.name(...)` and `t <op> other` call function(t, ...)
     reflected: tuple[str, ...]  # `other <op> t` calls function(other, t): __radd__, ...
+    export: bool = True  # also minigrad.<name> (in-place ops are methods only)
 
 
 OPS: dict[str, Op] = {}
 
 
 def register(
-    function: Callable[..., Any], *methods: str, reflected: tuple[str, ...] = (), aliases: tuple[str, ...] = ()
+    function: Callable[..., Any],
+    *methods: str,
+    reflected: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
+    export: bool = True,
 ) -> None:
     """Add `function` to the table: as ``minigrad.<its name>`` (and ``minigrad.<alias>`` for each
-    of `aliases`), and as the Tensor `methods` and `reflected` operators.
+    of `aliases`) unless not `export`, and as the Tensor `methods` and `reflected` operators.
 
     Called right after the op's definition (a plain call, not a decorator, so that type
     checkers see the function's own signature).
@@ -40,7 +45,7 @@ def register(
     for i, name in enumerate((function.__name__, *aliases)):
         if name in OPS:
             raise RuntimeError(f"op {name!r} is registered twice")
-        OPS[name] = Op(function, methods, reflected) if i == 0 else Op(function, (), ())
+        OPS[name] = Op(function, methods, reflected, export) if i == 0 else Op(function, (), (), export)
 
 
 def _reflected(function: Callable[..., Any]) -> Callable[..., Any]:

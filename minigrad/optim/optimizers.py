@@ -2,9 +2,11 @@
 
 An optimizer holds the parameters and, each step, turns their ``.grad`` into new
 values. The update works on the raw arrays (numpy or cupy, whichever holds the
-parameter) and records no graph. It *rebinds* ``p.array`` to a new array instead of
-writing into the old one, so a graph recorded before the step still sees the values it
-was computed from, and no gradient array is ever written to.
+parameter), records no graph, and writes into each parameter's memory, as PyTorch's
+optimizers do: views and other holders of the parameter see the new values, and a graph
+recorded before the step that still needs the old ones refuses to run backward (the
+version counters of :mod:`minigrad.versions`). No gradient array is ever written to.
+Parameters that don't require grad (frozen) or have no ``.grad`` are left alone.
 
     >>> opt = SGD(model.parameters(), lr=0.1)
     >>> loss.backward(); opt.step(); opt.zero_grad()
@@ -23,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import versions
 from ..backend import array_module, is_host
 from ..tensor import Tensor
 
@@ -57,11 +60,6 @@ class Optimizer:
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, not a Tensor")
-            if not p.requires_grad:
-                raise ValueError(
-                    f"parameter {i} (shape {p.shape}) does not require grad: an optimizer could never update it "
-                    "(make it with requires_grad=True, or leave it out)"
-                )
             if not p.is_leaf:
                 raise ValueError(
                     f"parameter {i} (shape {p.shape}) is the result of an op, not a leaf tensor: "
@@ -80,10 +78,8 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient; those whose ``.grad`` is None are skipped."""
         for p, data, grad in self._checked_gradients():
-            new = self._update(p, data, grad)
-            if new.dtype != data.dtype:
-                new = new.astype(data.dtype)
-            p.array = new
+            array_module(data).subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
+            versions.written(data)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set ``.grad`` to None (the default), or to a fresh tensor of zeros.
@@ -106,7 +102,7 @@ class Optimizer:
 
     # ---- for subclasses -------------------------------------------------------------------
     def _update(self, p: Tensor, data, grad):
-        """The new array for `p`, given its array `data` and gradient array `grad` (never modify either)."""
+        """How much to subtract from `p`, given its array `data` and gradient array `grad` (never modify either)."""
         raise NotImplementedError
 
     def _checked_gradients(self) -> list[tuple[Tensor, Any, Any]]:
@@ -118,7 +114,7 @@ class Optimizer:
         pending = []  # (index, param, 0-d flag) for device arrays: synced together, after the loop
         for i, p in enumerate(self.params):
             g = p.grad
-            if g is None:
+            if g is None or not p._requires_grad:
                 continue
             data, grad = p.array, g.array
             if grad.shape != data.shape:
@@ -217,7 +213,7 @@ class SGD(Optimizer):
                 buf = momentum * state["momentum_buffer"] + (1 - self.dampening) * g
                 state["momentum_buffer"] = buf
             g = g + momentum * buf if self.nesterov else buf
-        return _subtract_into(data, self.lr * g)
+        return self.lr * g
 
 
 class Adam(Optimizer):
@@ -269,11 +265,4 @@ class Adam(Optimizer):
         denom += self.eps
         step = m * (self.lr / (1 - beta1**t))
         step /= denom
-        return _subtract_into(data, step)
-
-
-def _subtract_into(data, step):
-    """data - step, written into `step` (a new array the caller owns) to save an allocation."""
-    if step.dtype != data.dtype:
-        return data - step
-    return array_module(step).subtract(data, step, out=step)
+        return step
