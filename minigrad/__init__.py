@@ -24,6 +24,8 @@ from .ops.conversion import *
 from .ops.elementwise import *
 from .ops.indexing import *
 from .ops.linalg import *
+from .ops.logic import *
+from .ops.math import *
 from .ops.reduction import *
 from .ops.shape import *
 from .random import *
