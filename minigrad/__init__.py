@@ -20,6 +20,7 @@ from . import optim as optim
 from .autograd import *
 from .creation import *
 from .gradcheck import *
+from .ops.activation import *
 from .ops.conversion import *
 from .ops.elementwise import *
 from .ops.indexing import *

@@ -323,7 +323,7 @@ class Tensor:
         broadcast_to = ops.broadcast_to
         astype = ops.astype
 
-        # issue 9: elementwise math, logic and bitwise ops
+        # issue 9: elementwise math, logic and bitwise ops, softmax
         __floordiv__ = ops.floor_divide
         __mod__ = ops.remainder
         __lshift__ = ops.bitwise_left_shift
@@ -379,6 +379,8 @@ class Tensor:
         bitwise_not = ops.bitwise_not
         bitwise_left_shift = ops.bitwise_left_shift
         bitwise_right_shift = ops.bitwise_right_shift
+        softmax = ops.softmax
+        log_softmax = ops.log_softmax
 
         @property
         def T(self) -> Tensor: ...

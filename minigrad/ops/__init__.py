@@ -8,6 +8,7 @@ below. This module doubles as the array math of differentiable gradients: under
 
 from ..creation import zeros_like as zeros_like  # for formulas: ops.zeros_like, the zero gradient
 from ..tensor import Tensor
+from .activation import *
 from .conversion import *
 from .elementwise import *
 from .indexing import *
