@@ -22,6 +22,7 @@ from .creation import *
 from .gradcheck import *
 from .ops.activation import *
 from .ops.conversion import *
+from .ops.distance import *
 from .ops.elementwise import *
 from .ops.indexing import *
 from .ops.linalg import *

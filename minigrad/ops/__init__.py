@@ -10,6 +10,7 @@ from ..creation import zeros_like as zeros_like  # for formulas: ops.zeros_like,
 from ..tensor import Tensor
 from .activation import *
 from .conversion import *
+from .distance import *
 from .elementwise import *
 from .indexing import *
 from .linalg import *
