@@ -20,10 +20,14 @@ from . import optim as optim
 from .autograd import *
 from .creation import *
 from .gradcheck import *
+from .ops.activation import *
 from .ops.conversion import *
+from .ops.distance import *
 from .ops.elementwise import *
 from .ops.indexing import *
 from .ops.linalg import *
+from .ops.logic import *
+from .ops.math import *
 from .ops.reduction import *
 from .ops.shape import *
 from .random import *

@@ -329,10 +329,10 @@ class Tensor:
         __ge__ = ops.ge
         __eq__ = ops.eq  # type: ignore[assignment]
         __ne__ = ops.ne  # type: ignore[assignment]
-        __and__ = ops.logical_and
-        __or__ = ops.logical_or
-        __xor__ = ops.logical_xor
-        __invert__ = ops.logical_not
+        __and__ = ops.bitwise_and
+        __or__ = ops.bitwise_or
+        __xor__ = ops.bitwise_xor
+        __invert__ = ops.bitwise_not
         __getitem__ = ops.getitem
 
         def __radd__(self, other: TensorLike) -> Tensor: ...
@@ -413,6 +413,65 @@ class Tensor:
         normal_ = inplace.normal_
         uniform_ = inplace.uniform_
         __setitem__ = inplace.setitem
+
+        # issue 9: elementwise math, logic and bitwise ops, softmax
+        __floordiv__ = ops.floor_divide
+        __mod__ = ops.remainder
+        __lshift__ = ops.bitwise_left_shift
+        __rshift__ = ops.bitwise_right_shift
+
+        def __rfloordiv__(self, other: TensorLike) -> Tensor: ...
+        def __rmod__(self, other: TensorLike) -> Tensor: ...
+        def __rand__(self, other: TensorLike) -> Tensor: ...
+        def __ror__(self, other: TensorLike) -> Tensor: ...
+        def __rxor__(self, other: TensorLike) -> Tensor: ...
+        def __rlshift__(self, other: TensorLike) -> Tensor: ...
+        def __rrshift__(self, other: TensorLike) -> Tensor: ...
+
+        floor_divide = ops.floor_divide
+        remainder = ops.remainder
+        floor = ops.floor
+        ceil = ops.ceil
+        trunc = ops.trunc
+        round = ops.round
+        frac = ops.frac
+        reciprocal = ops.reciprocal
+        rsqrt = ops.rsqrt
+        square = ops.square
+        log2 = ops.log2
+        log10 = ops.log10
+        log1p = ops.log1p
+        exp2 = ops.exp2
+        expm1 = ops.expm1
+        erf = ops.erf
+        sin = ops.sin
+        cos = ops.cos
+        tan = ops.tan
+        asin = ops.asin
+        acos = ops.acos
+        atan = ops.atan
+        sinh = ops.sinh
+        cosh = ops.cosh
+        asinh = ops.asinh
+        acosh = ops.acosh
+        atanh = ops.atanh
+        atan2 = ops.atan2
+        hypot = ops.hypot
+        copysign = ops.copysign
+        logaddexp = ops.logaddexp
+        lerp = ops.lerp
+        isnan = ops.isnan
+        isinf = ops.isinf
+        isfinite = ops.isfinite
+        isclose = ops.isclose
+        bitwise_and = ops.bitwise_and
+        bitwise_or = ops.bitwise_or
+        bitwise_xor = ops.bitwise_xor
+        bitwise_not = ops.bitwise_not
+        bitwise_left_shift = ops.bitwise_left_shift
+        bitwise_right_shift = ops.bitwise_right_shift
+        softmax = ops.softmax
+        log_softmax = ops.log_softmax
 
         @property
         def T(self) -> Tensor: ...

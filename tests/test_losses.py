@@ -1,5 +1,7 @@
-"""minigrad.nn.functional: activations and losses against hand-written numpy (float64),
-their gradients by finite differences, their stability at huge logits, and their shape checks."""
+"""minigrad.nn.functional: activations and losses (and the similarities and distances) against
+hand-written numpy (float64), their gradients by finite differences, their stability at huge
+logits, their shape checks, and the loss modules. cross_entropy and nll_loss in depth:
+test_cross_entropy.py."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
+from minigrad import nn
 from minigrad.nn import functional as F
 from minigrad.nn import losses
+from minigrad.testing import broadcastable_shapes
 
 REDUCTIONS = ["mean", "sum", "none"]
 HYP = settings(max_examples=15, deadline=None)
@@ -141,6 +145,15 @@ def ref_mnist(p, t):
     return np.where(t == 1, 1 - s, s)
 
 
+def ref_huber(x, t, delta=1.0):
+    d = np.abs(x - t)
+    return np.where(d < delta, 0.5 * d**2, delta * (d - 0.5 * delta))
+
+
+def ref_kl(x, t):
+    return t * (np.log(t) - x)
+
+
 probabilities = floats(0.02, 0.98)
 zero_one = st.sampled_from([0.0, 1.0])
 LOSSES = [
@@ -149,6 +162,9 @@ LOSSES = [
     (F.binary_cross_entropy, ref_bce, probabilities, probabilities),
     (F.binary_cross_entropy_with_logits, ref_bce_logits, floats(-20, 20), probabilities),
     (F.mnist_loss, ref_mnist, floats(), zero_one),
+    (F.smooth_l1_loss, ref_huber, floats(), floats()),  # beta = 1: the same as huber
+    (F.huber_loss, lambda x, t: ref_huber(x, t, 1.0), floats(), floats()),
+    (F.kl_div, ref_kl, floats(-4, 0), probabilities),
 ]
 LOSS_IDS = [f.__name__ for f, *_ in LOSSES]
 
@@ -317,8 +333,10 @@ def test_cross_entropy_target_checks():
         F.cross_entropy(x, mg.tensor([0, 1, 3, 0]))
     with pytest.raises(ValueError, match="found -1"):
         F.nll_loss(x, mg.tensor([0, -1, 2, 0]))
-    with pytest.raises(ValueError, match=r"\(N, C\).*\(3,\)"):
-        F.cross_entropy(mg.randn(3), mg.tensor(1))
+    with pytest.raises(ValueError, match=r"class dimension.*\(N, C\).*got shape \(\)"):
+        F.cross_entropy(mg.tensor(1.0), mg.tensor(1))
+    with pytest.raises(ValueError, match=r"shape \(\) for an input of shape \(3,\), got target shape \(1,\)"):
+        F.cross_entropy(mg.randn(3), mg.tensor([1]))  # one sample (C,) takes a 0-d target
     with pytest.raises(ValueError, match="reduction"):
         F.cross_entropy(x, mg.tensor([0, 1, 2, 0]), reduction="batchmean")
 
@@ -366,3 +384,228 @@ def test_losses_on_a_device_match_the_cpu(device):
         np.testing.assert_allclose(
             fn(mg.tensor(x, device=device)).numpy(), fn(mg.tensor(x)).numpy(), rtol=1e-5, atol=1e-6
         )
+
+
+# ---- regression losses with a parameter -----------------------------------------------------------------
+@given(data=st.data(), scale=st.sampled_from([0.0, 0.3, 2.0]))
+@HYP
+def test_smooth_l1_and_huber_with_their_parameter(data, scale):
+    x, t = data.draw(pairs())
+    out = F.smooth_l1_loss(t64(x), t64(t), reduction="none", beta=scale)
+    if scale == 0:
+        close(out, np.abs(x - t))
+    else:
+        close(out, ref_huber(x, t, scale) / scale, rtol=1e-9)
+        close(F.huber_loss(t64(x), t64(t), reduction="sum", delta=scale), ref_huber(x, t, scale).sum(), rtol=1e-9)
+        assert mg.gradcheck(lambda a, b: F.huber_loss(a, b, delta=scale), [t64(x), t64(t)])
+        assert mg.gradcheck(lambda a: F.smooth_l1_loss(a, t64(t), beta=scale), [t64(x)])
+
+
+def test_smooth_l1_and_huber_gradients_at_the_switch():
+    x = t64([0.0, 2.0, -0.5, 0.5], requires_grad=True)
+    F.huber_loss(x, t64([0.5, 0.0, 0.0, 0.0]), reduction="sum", delta=0.5).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [-0.5, 0.5, -0.5, 0.5])  # clamp(d, -delta, delta)
+    with pytest.raises(ValueError, match="delta must be positive"):
+        F.huber_loss(x, x, delta=0.0)
+    with pytest.raises(ValueError, match="beta must be non-negative"):
+        F.smooth_l1_loss(x, x, beta=-1.0)
+
+
+# ---- kl_div ------------------------------------------------------------------------------------------------
+def test_kl_div_reductions_log_target_and_zero_targets():
+    rng = np.random.default_rng(5)
+    x = np.log(rng.dirichlet(np.ones(4), size=3))
+    t = rng.dirichlet(np.ones(4), size=3)
+    t[0, 1] = 0.0  # contributes 0, not nan
+    pointwise = np.where(t > 0, t * (np.log(np.where(t > 0, t, 1)) - x), 0.0)
+    close(F.kl_div(t64(x), t64(t), reduction="none"), pointwise)
+    close(F.kl_div(t64(x), t64(t), reduction="batchmean"), pointwise.sum() / 3)
+    close(F.kl_div(t64(x), t64(t)), pointwise.mean())
+    close(F.kl_div(t64(x), t64(np.log(np.where(t > 0, t, 1e-300))), reduction="sum", log_target=True), pointwise.sum())
+    assert mg.gradcheck(
+        lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=True), [t64(x), t64(np.log(t + 0.1))]
+    )
+    with pytest.raises(ValueError, match="'mean', 'sum', 'none' or 'batchmean'"):
+        F.kl_div(t64(x), t64(t), reduction="avg")
+
+
+# ---- weighted binary cross-entropy -------------------------------------------------------------------------
+@given(data=st.data())
+@HYP
+def test_bce_weights_and_pos_weight_match_numpy(data):
+    x, t = data.draw(pairs(floats(-10, 10), probabilities))
+    w = data.draw(hnp.arrays(np.float64, x.shape[-1:], elements=floats(0.1, 3)), label="weight")
+    pw = data.draw(hnp.arrays(np.float64, x.shape[-1:], elements=floats(0.1, 3)), label="pos_weight")
+    p = np_sigmoid(x)
+    close(F.binary_cross_entropy(t64(p), t64(t), t64(w), reduction="none"), w * ref_bce(p, t), rtol=1e-9)
+    expected = w * -(pw * t * np.log(p) + (1 - t) * np.log(1 - p))
+    out = F.binary_cross_entropy_with_logits(t64(x), t64(t), t64(w), reduction="sum", pos_weight=t64(pw))
+    close(out, expected.sum(), rtol=1e-9)
+    assert mg.gradcheck(
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, t64(w), pos_weight=t64(pw)), [t64(x), t64(t)]
+    )
+
+
+def test_bce_with_logits_pos_weight_is_stable_at_huge_logits():
+    x = mg.tensor([1e4, -1e4], requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(x, mg.tensor([1.0, 1.0]), pos_weight=mg.tensor([3.0]), reduction="none")
+    np.testing.assert_allclose(loss.numpy(), [0.0, 3e4])
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, -3.0])
+
+
+def test_weights_must_broadcast_to_the_input():
+    p, t = mg.rand(4, 3), mg.rand(4, 3)
+    with pytest.raises(ValueError, match=r"weight of shape \(4,\) does not broadcast to the input's shape \(4, 3\)"):
+        F.binary_cross_entropy(p, t, mg.ones(4))
+    with pytest.raises(ValueError, match=r"pos_weight of shape \(2, 4, 3\) does not broadcast"):
+        F.binary_cross_entropy_with_logits(p, t, pos_weight=mg.ones(2, 4, 3))
+
+
+# ---- similarities and distances ----------------------------------------------------------------------------
+def np_norm(a, p, axis, keepdims=False):
+    if p == np.inf:
+        return np.abs(a).max(axis=axis, keepdims=keepdims)
+    if p == 0:
+        return (a != 0).sum(axis=axis, keepdims=keepdims).astype(a.dtype)
+    return (np.abs(a) ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+
+
+@given(data=st.data())
+@HYP
+def test_cosine_similarity_matches_numpy(data):
+    s1, s2 = data.draw(broadcastable_shapes(2, min_dims=1, max_dims=3, max_side=3))
+    a = data.draw(hnp.arrays(np.float64, s1, elements=floats()), label="a")
+    b = data.draw(hnp.arrays(np.float64, s2, elements=floats()), label="b")
+    dim = data.draw(st.integers(-len(np.broadcast_shapes(s1, s2)), len(np.broadcast_shapes(s1, s2)) - 1), label="dim")
+    a_, b_ = np.broadcast_arrays(a, b)
+    expected = (a_ * b_).sum(dim) / (np.maximum(np_norm(a_, 2, dim), 1e-8) * np.maximum(np_norm(b_, 2, dim), 1e-8))
+    close(F.cosine_similarity(t64(a), t64(b), dim=dim), expected, rtol=1e-9, atol=1e-12)
+    if (np_norm(a_, 2, dim) > 0.1).all() and (np_norm(b_, 2, dim) > 0.1).all():
+        assert mg.gradcheck(lambda x, y: mg.cosine_similarity(x, y, dim), [t64(a), t64(b)])
+
+
+def test_cosine_similarity_clamps_the_norms_in_value_only_as_pytorch():
+    b = t64([[1.0, 2.0]])
+    for v, expected in (
+        ([0.0, 0.0], [44721359.54999579, 89442719.09999159]),
+        ([1e-9, 0.0], [40249223.595, 89442719.1]),
+    ):
+        a = t64([v], requires_grad=True)
+        mg.cosine_similarity(a, b).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy()[0], expected, rtol=1e-9)
+    np.testing.assert_allclose(F.cosine_similarity(t64([[0.3, 0.0]]), t64([[0.2, 0.0]]), eps=0.5).numpy(), [0.24])
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0, np.inf, 0.0])
+@given(data=st.data())
+@HYP
+def test_pairwise_distance_matches_numpy(p, data):
+    s1, s2 = data.draw(broadcastable_shapes(2, min_dims=1, max_dims=3, max_side=3))
+    a = data.draw(hnp.arrays(np.float64, s1, elements=floats()), label="a")
+    b = data.draw(hnp.arrays(np.float64, s2, elements=floats()), label="b")
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    d = a - b + 1e-6
+    close(F.pairwise_distance(t64(a), t64(b), p=p, keepdim=keepdim), np_norm(d, p, -1, keepdim), rtol=1e-9)
+    smooth = (np.abs(d) > 1e-3).all()
+    if p == np.inf:  # no ties for the largest |d|
+        top = np.sort(np.abs(d), axis=-1)
+        smooth = smooth and (d.shape[-1] == 1 or (top[..., -1] - top[..., -2] > 1e-3).all())
+    if smooth:
+        assert mg.gradcheck(lambda x, y: mg.pairwise_distance(x, y, p, keepdim=keepdim), [t64(a), t64(b)])
+
+
+def test_pairwise_distance_gradient_at_ties_and_p():
+    x = t64([[1.0, 2.0]], requires_grad=True)
+    F.pairwise_distance(x, t64([[0.0, 1.0]]), p=np.inf).sum().backward()  # tied: shared
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, 0.5]])
+    with pytest.raises(ValueError, match="p must be a non-negative number, got -1"):
+        F.pairwise_distance(x, x, p=-1)
+
+
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+@given(data=st.data())
+@HYP
+def test_normalize_matches_numpy(p, data):
+    a = data.draw(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=3), elements=floats()))
+    dim = data.draw(st.integers(-a.ndim, a.ndim - 1))
+    close(F.normalize(t64(a), p=p, dim=dim), a / np.maximum(np_norm(a, p, dim, keepdims=True), 1e-12), rtol=1e-9)
+    if (np.abs(a) > 1e-3).all():
+        assert mg.gradcheck(lambda x: F.normalize(x, p, dim), [t64(a)])
+
+
+def test_normalize_keeps_zero_vectors_and_their_gradient_finite():
+    x = t64([[3.0, 4.0], [0.0, 0.0]], requires_grad=True)
+    out = F.normalize(x)
+    np.testing.assert_allclose(out.numpy(), [[0.6, 0.8], [0.0, 0.0]])
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy()[1], [1e12, 1e12])  # 1 / eps, as PyTorch
+
+
+# ---- loss modules -----------------------------------------------------------------------------------------------
+def test_loss_modules_call_their_functions_with_their_options():
+    rng = np.random.default_rng(6)
+    x, t = t64(rng.standard_normal((3, 4))), t64(rng.uniform(0.1, 0.9, (3, 4)))
+    w = t64(rng.uniform(0.5, 2, 4))
+    cases = [
+        (nn.MSELoss(reduction="sum"), F.mse_loss(x, t, reduction="sum")),
+        (nn.L1Loss(), F.l1_loss(x, t)),
+        (nn.SmoothL1Loss(beta=0.5), F.smooth_l1_loss(x, t, beta=0.5)),
+        (nn.HuberLoss(reduction="none", delta=2.0), F.huber_loss(x, t, reduction="none", delta=2.0)),
+        (nn.BCEWithLogitsLoss(w, pos_weight=w), F.binary_cross_entropy_with_logits(x, t, w, pos_weight=w)),
+        (nn.KLDivLoss(reduction="batchmean", log_target=True), F.kl_div(x, t, "batchmean", log_target=True)),
+        (nn.CosineSimilarity(dim=0), F.cosine_similarity(x, t, dim=0)),
+        (nn.PairwiseDistance(p=1.0, keepdim=True), F.pairwise_distance(x, t, 1.0, keepdim=True)),
+    ]
+    for module, expected in cases:
+        np.testing.assert_array_equal(module(x, t).numpy(), expected.numpy(), err_msg=repr(module))
+    np.testing.assert_array_equal(nn.BCELoss(w)(t, t).numpy(), F.binary_cross_entropy(t, t, w).numpy())
+    assert repr(nn.SmoothL1Loss(beta=0.5)) == "SmoothL1Loss()"
+    assert repr(nn.PairwiseDistance()) == "PairwiseDistance(p=2.0, eps=1e-06, keepdim=False)"
+
+
+# ---- the new losses on a device ------------------------------------------------------------------------
+def test_new_losses_on_a_device_match_the_cpu(device):
+    rng = np.random.default_rng(7)
+    x, t = rng.standard_normal((4, 3)).astype(np.float32), rng.uniform(0.1, 0.9, (4, 3)).astype(np.float32)
+    w = mg.tensor(rng.uniform(0.5, 2, 3).astype(np.float32))
+    cases = [
+        lambda a, b, w: F.smooth_l1_loss(a, b, beta=0.5),
+        lambda a, b, w: F.huber_loss(a, b, reduction="none", delta=0.3),
+        lambda a, b, w: F.kl_div(a, b, reduction="batchmean"),
+        lambda a, b, w: F.binary_cross_entropy(a.sigmoid(), b, w),
+        lambda a, b, w: F.binary_cross_entropy_with_logits(a, b, w, pos_weight=w),
+        lambda a, b, w: F.cosine_similarity(a, b),
+        lambda a, b, w: F.pairwise_distance(a, b, p=3.0),
+        lambda a, b, w: F.normalize(a * b, p=1.0, dim=0),
+    ]
+    for loss in cases:
+        cpu_args = mg.tensor(x, requires_grad=True), mg.tensor(t, requires_grad=True)
+        dev_args = mg.tensor(x, device=device, requires_grad=True), mg.tensor(t, device=device, requires_grad=True)
+        cpu, dev = loss(*cpu_args, w), loss(*dev_args, w.to(device))
+        assert dev.device == dev_args[0].device
+        np.testing.assert_allclose(dev.numpy(), cpu.numpy(), rtol=1e-5, atol=1e-6)
+        cpu.sum().backward()
+        dev.sum().backward()
+        for c, d in zip(cpu_args, dev_args):
+            np.testing.assert_allclose(d.grad.numpy(), c.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda a, b: F.smooth_l1_loss(a, b, reduction="sum"),
+        lambda a, b: F.huber_loss(a, b, reduction="none"),
+        lambda a, b: F.kl_div(a, b.sigmoid(), reduction="sum"),
+        lambda a, b: F.binary_cross_entropy_with_logits(a, b, mg.ones(3), reduction="sum", pos_weight=mg.ones(3)),
+        lambda a, b: F.cosine_similarity(a, b),
+        lambda a, b: F.pairwise_distance(a, b),
+        lambda a, b: F.normalize(a * b, dim=0),
+    ],
+)
+def test_new_losses_and_distances_take_empty_batches(loss):
+    a, b = mg.zeros(0, 3, requires_grad=True), mg.zeros(0, 3, requires_grad=True)
+    out = loss(a, b)
+    assert out.numel() == 0 or out.item() == 0.0
+    out.sum().backward()
+    assert a.grad.shape == (0, 3) and b.grad.shape == (0, 3)

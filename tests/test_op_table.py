@@ -48,9 +48,10 @@ def test_methods_and_operators_call_their_op():
     for name, op in OPS.items():
         for method in op.methods:
             assert getattr(Tensor, method) is op.function, f"Tensor.{method} is not {name}"
-    t = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
-    other = np.array([[0.5, 1.0], [2.0, 3.0]], dtype=np.float32)
-    for op in OPS.values():
+    floats = mg.tensor([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, 1.0], [2.0, 3.0]], dtype=np.float32)
+    ints = mg.tensor([[1, 2], [3, 4]]), np.array([[5, 1], [2, 3]])  # for the bitwise ops
+    for name, op in OPS.items():
+        t, other = ints if name.startswith("bitwise") else floats
         for method in op.reflected:
             np.testing.assert_array_equal(getattr(t, method)(other).numpy(), op.function(other, t).numpy())
 

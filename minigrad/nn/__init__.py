@@ -11,4 +11,5 @@ Parameters are plain leaf tensors (see :mod:`minigrad.nn.module`). The functions
 from . import functional as functional
 from .functional import *
 from .layers import *
+from .loss_modules import *
 from .module import *

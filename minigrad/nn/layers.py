@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -157,3 +157,166 @@ class Sequential(Module):
             return modules[index]
         except IndexError:
             raise IndexError(f"index {index} is out of range for a Sequential of {len(modules)} modules") from None
+
+
+# ---- issue 9: the other activations as modules (nn.functional's functions, with their arguments) ----------
+__all__ += [
+    "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Softplus", "Softsign", "ReLU6", "Hardtanh",
+    "Hardsigmoid", "Hardswish", "LogSigmoid", "Softmin", "Softmax", "LogSoftmax",
+]  # fmt: skip
+
+
+class Functional(Module):
+    """A module applying `function` (from nn.functional) to its inputs, with the options it was made
+    with: attributes named as the function's keyword arguments (`options`), as in PyTorch's modules."""
+
+    function: Callable[..., Tensor]
+    options: tuple[str, ...] = ()
+
+    def forward(self, *inputs) -> Tensor:
+        return type(self).function(*inputs, **{name: getattr(self, name) for name in self.options})
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self.options)
+
+
+class LeakyReLU(Functional):
+    """x where x > 0, else negative_slope * x."""
+
+    function = F.leaky_relu
+    options = ("negative_slope",)
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+
+class ELU(Functional):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+
+    function = F.elu
+    options = ("alpha",)
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = alpha
+
+
+class SELU(Functional):
+    """1.0507 * elu(x, alpha=1.6733)."""
+
+    function = F.selu
+
+
+class CELU(Functional):
+    """x where x > 0, else alpha * (exp(x / alpha) - 1)."""
+
+    function = F.celu
+    options = ("alpha",)
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = alpha
+
+
+class GELU(Functional):
+    """x * Φ(x) (exact, by erf), or its tanh approximation with ``approximate="tanh"``."""
+
+    function = F.gelu
+    options = ("approximate",)
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        self.approximate = approximate
+
+
+class SiLU(Functional):
+    """x * sigmoid(x)."""
+
+    function = F.silu
+
+
+class Mish(Functional):
+    """x * tanh(softplus(x))."""
+
+    function = F.mish
+
+
+class Softplus(Functional):
+    """log(1 + exp(beta * x)) / beta, and x where beta * x > threshold."""
+
+    function = F.softplus
+    options = ("beta", "threshold")
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+
+class Softsign(Functional):
+    """x / (1 + |x|)."""
+
+    function = F.softsign
+
+
+class Hardtanh(Functional):
+    """x clamped to [min_val, max_val] (gradient 0 at the bounds)."""
+
+    function = F.hardtanh
+    options = ("min_val", "max_val")
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+        super().__init__()
+        self.min_val, self.max_val = min_val, max_val
+
+
+class ReLU6(Functional):
+    """min(max(x, 0), 6)."""
+
+    function = F.relu6
+
+
+class Hardsigmoid(Functional):
+    """relu6(x + 3) / 6."""
+
+    function = F.hardsigmoid
+
+
+class Hardswish(Functional):
+    """x * relu6(x + 3) / 6."""
+
+    function = F.hardswish
+
+
+class LogSigmoid(Functional):
+    """log(sigmoid(x)), stable."""
+
+    function = F.logsigmoid
+
+
+class _AlongDim(Functional):
+    """An activation along one dim (-1 by default: PyTorch's implicit choice is deprecated)."""
+
+    options = ("dim",)
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+
+class Softmax(_AlongDim):
+    """exp(x) / sum(exp(x)) along `dim`."""
+
+    function = F.softmax
+
+
+class LogSoftmax(_AlongDim):
+    """log(softmax(x)) along `dim`, stable."""
+
+    function = F.log_softmax
+
+
+class Softmin(_AlongDim):
+    """softmax(-x) along `dim`."""
+
+    function = F.softmin

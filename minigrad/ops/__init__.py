@@ -6,12 +6,17 @@ below. This module doubles as the array math of differentiable gradients: under
 ``create_graph=True`` gradient formulas get it as their `ops` argument.
 """
 
+from ..creation import zeros_like as zeros_like  # for formulas: ops.zeros_like, the zero gradient
 from ..tensor import Tensor
+from .activation import *
 from .conversion import *
+from .distance import *
 from .elementwise import *
 from .indexing import *
 from .inplace import *
 from .linalg import *
+from .logic import *
+from .math import *
 from .reduction import *
 from .registry import OPS, attach_methods
 from .shape import *

@@ -16,15 +16,16 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+from .. import arraymath
 from ..backend import array_module
 from ..tensor import Tensor, TensorLike, float32, float64, grad_mode, make, record, tensor
 from .operands import as_tensor, device_error, operands, promoted
-from .registry import register
+from .registry import register, register_made
 
 __all__ = [
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "neg",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp", "sign", "where",
-    "lt", "le", "gt", "ge", "eq", "ne", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "lt", "le", "gt", "ge", "eq", "ne", "floor_divide", "remainder",
 ]  # fmt: skip
 
 Unary: TypeAlias = Callable[[TensorLike], Tensor]
@@ -58,9 +59,9 @@ def binary(
                 return make(array, (name, edges, (a, b), (ad, bd)))
         return make(array)
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Elementwise {name} of two tensors or numbers, broadcasting."
-    register(op, name, *methods, reflected=reflected)
+    register_made(
+        op, name, f"Elementwise {name} of two tensors or numbers, broadcasting.", *methods, reflected=reflected
+    )
     return op
 
 
@@ -81,9 +82,7 @@ def unary(name: str, forward: Callable, grad: Callable, *, floating: bool = True
             return make(array, (name, ((grad, x),), (x,), (xd,)))
         return make(array)
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Elementwise {name}."
-    register(op, name, *methods)
+    register_made(op, name, f"Elementwise {name}.", *methods)
     return op
 
 
@@ -101,24 +100,15 @@ def operands_error(name: str, error: Exception, *operands: Any) -> Exception:
     return error
 
 
-def _sigmoid(x: Any, xp: Any) -> Any:
-    """1 / (1 + e^-x), computed as (1 + tanh(x / 2)) / 2, which never overflows."""
-    half = _HALF if x.dtype.itemsize >= 4 else x.dtype.type(0.5)
-    out = xp.tanh(x * half)
-    out += 1
-    out *= half
-    return out
-
-
-_HALF = np.float32(0.5)  # cheaper than a Python 0.5; keeps float32 and float64 as they are
-
-
 def _module(ad: Any, bd: Any) -> Any:
     return array_module(ad if hasattr(ad, "shape") else bd)
 
 
 def _log(ops: Any, a: Any) -> Any:
-    return math.log(a) if not hasattr(a, "shape") else ops.log(a)
+    """ln a of an array (or tensor) or a number; for a number, -inf at 0 and nan below, as for arrays."""
+    if hasattr(a, "shape"):
+        return ops.log(a)
+    return math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
 
 
 def _share(ops: Any, g: Any, wins: Any, ties: Any) -> Any:
@@ -136,6 +126,11 @@ def _true_divide(a: Any, b: Any) -> Any:
 
 def _is_float64(x: Any) -> bool:
     return hasattr(x, "dtype") and x.dtype == float64
+
+
+def zero_grad(ops: Any, g: Any, out: Any, *inputs: Any) -> Any:
+    """The gradient of a step function (sign, floor, ...): zero, as in PyTorch, whatever g holds."""
+    return ops.zeros_like(g)
 
 
 # ---- arithmetic ---------------------------------------------------------------------
@@ -171,13 +166,62 @@ div: Binary = binary(
     methods=("__truediv__",),
     reflected=("__rtruediv__",),
 )
+
+
+def _pow_base_grad(ops: Any, g: Any, out: Any, a: Any, b: Any) -> Any:
+    """g * b * a^(b-1), and 0 where b == 0: a^0 is constant, even at a = 0 (0 * inf there; as PyTorch)."""
+    if not hasattr(b, "shape"):  # a number
+        return g * b * a ** (b - 1) if b != 0 else ops.zeros_like(g)
+    return ops.where((b == 0) & (a == 0), 0, g * b * a ** (b - 1))
+
+
+def _pow_exponent_grad(ops: Any, g: Any, out: Any, a: Any, b: Any) -> Any:
+    """g * out * ln a, and 0 where a == 0 and b >= 0, where 0^b is constant (as in PyTorch).
+
+    A negative base gives nan, a zero base -inf for b < 0, as PyTorch does."""
+    grad = g * out * _log(ops, a)
+    if hasattr(a, "shape"):
+        return ops.where((a == 0) & (b >= 0), 0, grad)
+    return ops.where(b >= 0, 0, grad) if a == 0 else grad
+
+
 pow: Binary = binary(
-    "pow",
-    operator.pow,
-    lambda ops, g, out, a, b: g * b * a ** (b - 1),
-    lambda ops, g, out, a, b: g * out * _log(ops, a),
-    methods=("__pow__",),
-    reflected=("__rpow__",),
+    "pow", operator.pow, _pow_base_grad, _pow_exponent_grad, methods=("__pow__",), reflected=("__rpow__",)
+)
+
+
+def _floor_divide(a: Any, b: Any) -> Any:
+    """floor(a / b), rounding toward -inf as PyTorch and numpy do."""
+    _check_divisor("floor_divide", a, b)
+    return a // b
+
+
+def _remainder(a: Any, b: Any) -> Any:
+    """a - b * floor(a / b): it has the sign of b, as Python's % and PyTorch's remainder."""
+    _check_divisor("remainder", a, b)
+    return a % b
+
+
+def _check_divisor(name: str, a: Any, b: Any) -> None:
+    """Integers divided by zero are an error, as in PyTorch (numpy gives 0 with a warning)."""
+    if _integer(a) and _integer(b) and (bool((b == 0).any()) if hasattr(b, "shape") else b == 0):
+        raise ZeroDivisionError(f"{name}: integer division by zero")
+
+
+def _integer(x: Any) -> bool:
+    return x.dtype.kind in "biu" if hasattr(x, "dtype") else isinstance(x, int)
+
+
+floor_divide: Binary = binary(
+    "floor_divide", _floor_divide, zero_grad, zero_grad, methods=("__floordiv__",), reflected=("__rfloordiv__",)
+)
+remainder: Binary = binary(
+    "remainder",
+    _remainder,
+    lambda ops, g, out, a, b: g,
+    lambda ops, g, out, a, b: -g * ops.floor(a / b),
+    methods=("__mod__",),
+    reflected=("__rmod__",),
 )
 maximum: Binary = binary(
     "maximum",
@@ -210,7 +254,7 @@ def _sigmoid_grad(ops: Any, g: Any, out: Any, x: Any) -> Any:
     return slope
 
 
-sigmoid: Unary = unary("sigmoid", lambda xp, x: _sigmoid(x, xp), _sigmoid_grad)
+sigmoid: Unary = unary("sigmoid", arraymath.sigmoid, _sigmoid_grad)
 
 
 def _relu_grad(ops: Any, g: Any, out: Any, x: Any) -> Any:
@@ -238,13 +282,7 @@ register(clamp, "clamp", "clip")
 _clamp_grads = (lambda ops, g, out, x: g * (out == x),)
 
 
-def sign(x: TensorLike) -> Tensor:
-    """-1, 0 or 1 by the sign of x; its gradient is zero, so it records nothing."""
-    xd = as_tensor(x).array
-    return make(array_module(xd).sign(xd))
-
-
-register(sign, "sign")
+sign: Unary = unary("sign", lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy(), zero_grad, floating=False)
 
 
 # ---- selection ------------------------------------------------------------------------
@@ -272,7 +310,7 @@ _where_grads = (
 )
 
 
-def _comparison(name: str, compare: Callable, operator_name: str) -> Binary:
+def _comparison(name: str, compare: Callable, *operators: str) -> Binary:
     def op(a: TensorLike, b: TensorLike) -> Tensor:
         a, b, ad, bd = operands(a, b)
         try:
@@ -280,9 +318,7 @@ def _comparison(name: str, compare: Callable, operator_name: str) -> Binary:
         except (ValueError, TypeError) as e:
             raise operands_error(name, e, a, b) from None
 
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Elementwise `{name}` comparison: a bool tensor, with no gradient."
-    register(op, name, operator_name)
+    register_made(op, name, f"Elementwise `{name}`: a bool tensor, with no gradient.", *operators)
     return op
 
 
@@ -292,17 +328,3 @@ gt: Binary = _comparison("gt", operator.gt, "__gt__")
 ge: Binary = _comparison("ge", operator.ge, "__ge__")
 eq: Binary = _comparison("eq", operator.eq, "__eq__")
 ne: Binary = _comparison("ne", operator.ne, "__ne__")
-logical_and: Binary = _comparison("logical_and", operator.and_, "__and__")
-logical_or: Binary = _comparison("logical_or", operator.or_, "__or__")
-logical_xor: Binary = _comparison("logical_xor", operator.xor, "__xor__")
-
-
-def logical_not(x: TensorLike) -> Tensor:
-    """~x for bool (or integer) tensors."""
-    xd = as_tensor(x).array
-    if xd.dtype.kind not in "biu":
-        raise TypeError(f"~ needs a bool or integer tensor, got dtype {xd.dtype}")
-    return make(~xd)
-
-
-register(logical_not, "logical_not", "__invert__")

@@ -11,6 +11,7 @@ operators) that call it. The table then gives:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,18 @@ def register(
         if name in OPS:
             raise RuntimeError(f"op {name!r} is registered twice")
         OPS[name] = Op(function, methods, reflected, export) if i == 0 else Op(function, (), (), export)
+
+
+def register_made(
+    function: Callable[..., Any], name: str, doc: str, *methods: str, reflected: tuple[str, ...] = ()
+) -> None:
+    """Register `function`, made by an op factory (``unary``, ``binary``, ...), as ``minigrad.<name>``
+    and the Tensor methods `name` and `methods`: named, documented and placed as if it were a def
+    in the module that called the factory (so that module's ``__all__`` is where it belongs)."""
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    function.__module__ = sys._getframe(2).f_globals["__name__"]
+    register(function, name, *methods, reflected=reflected)
 
 
 def _reflected(function: Callable[..., Any]) -> Callable[..., Any]:
