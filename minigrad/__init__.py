@@ -21,11 +21,15 @@ from .autograd import *
 from .creation import *
 from .gradcheck import *
 from .ops.conversion import *
+from .ops.diagonal import *
+from .ops.einsum import *
 from .ops.elementwise import *
 from .ops.indexing import *
 from .ops.linalg import *
+from .ops.rearrange import *
 from .ops.reduction import *
 from .ops.shape import *
+from .ops.sorting import *
 from .random import *
 from .serialization import *
 from .tensor import *

@@ -120,7 +120,8 @@ class ArrayMath(Protocol):
     def broadcast_to(self, x: Any, shape: tuple[int, ...], /) -> Any: ...
     def permute(self, x: Any, dims: tuple[int, ...], /) -> Any: ...
     def swapaxes(self, x: Any, axis0: int, axis1: int, /) -> Any: ...
-    def scatter_add(self, g: Any, shape: tuple[int, ...], index: Any, /) -> Any: ...
+    def add_at(self, g: Any, shape: tuple[int, ...], index: Any, /) -> Any: ...
+    def einsum(self, equation: str, /, *operands: Any) -> Any: ...
 
 
 class BackendMath:
@@ -134,19 +135,42 @@ class BackendMath:
         self.broadcast_to = _broadcast_view if xp is np else xp.broadcast_to
         self.permute = xp.transpose
         self.swapaxes = xp.swapaxes
+        self.einsum = xp.einsum
 
-    def scatter_add(self, g: Any, shape: tuple[int, ...], index: Any) -> Any:
-        return scatter_add(self.xp, shape, index, g, g.dtype)
+    def add_at(self, g: Any, shape: tuple[int, ...], index: Any) -> Any:
+        return add_at(self.xp, shape, index, g, g.dtype)
 
 
-def scatter_add(xp: Any, shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> Any:
+def add_at(xp: Any, shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> Any:
     """zeros(shape) with `values` added at `index`; repeated indices accumulate."""
     out = xp.zeros(shape, dtype=dtype)
     if _is_basic_index(index):
         out[index] = values  # slices and ints never repeat an element
     else:
-        xp.add.at(out, index, values)
+        ufunc_at(xp.add, out, index, values)
     return out
+
+
+def ufunc_at(ufunc: Any, out: Any, index: Any, values: Any) -> None:
+    """``ufunc.at(out, index, values)``: out[index] = ufunc(out[index], values), repeated indices
+    applying one after another. cupy has it for a few ufuncs and dtypes only; elsewhere (for an
+    index of integer arrays) it is done in rounds, each applying one value to every position it reaches."""
+    try:
+        ufunc.at(out, index, values)
+        return
+    except (NotImplementedError, TypeError):
+        pass
+    xp = array_module(out)
+    index = index if isinstance(index, tuple) else (index,)
+    arrays = xp.broadcast_arrays(*index, values)
+    flat = out.reshape(-1)  # out is contiguous: a view
+    where, values = xp.ravel_multi_index(arrays[:-1], out.shape).reshape(-1), arrays[-1].reshape(-1)
+    while where.size:
+        first_at, first = xp.unique(where, return_index=True)
+        flat[first_at] = ufunc(flat[first_at], values[first])
+        rest = xp.ones(where.size, dtype=bool)
+        rest[first] = False
+        where, values = where[rest], values[rest]
 
 
 def _is_basic_index(index: Any) -> bool:

@@ -8,13 +8,17 @@ below. This module doubles as the array math of differentiable gradients: under
 
 from ..tensor import Tensor
 from .conversion import *
+from .diagonal import *
+from .einsum import *
 from .elementwise import *
 from .indexing import *
 from .linalg import *
+from .rearrange import *
 from .reduction import *
 from .registry import OPS, attach_methods
 from .shape import *
 from .shape import T, mT
+from .sorting import *
 
 attach_methods(Tensor)
 Tensor.T = property(T)  # type: ignore[method-assign,assignment]
