@@ -14,6 +14,7 @@ import importlib
 from typing import Any
 
 from . import cuda as cuda
+from . import linalg as linalg
 from . import metrics as metrics
 from . import nn as nn
 from . import optim as optim
@@ -28,6 +29,7 @@ from .ops.indexing import *
 from .ops.linalg import *
 from .ops.rearrange import *
 from .ops.reduction import *
+from .ops.scan import *
 from .ops.shape import *
 from .ops.sorting import *
 from .random import *

@@ -122,6 +122,11 @@ class ArrayMath(Protocol):
     def swapaxes(self, x: Any, axis0: int, axis1: int, /) -> Any: ...
     def add_at(self, g: Any, shape: tuple[int, ...], index: Any, /) -> Any: ...
     def einsum(self, equation: str, /, *operands: Any) -> Any: ...
+    def exp(self, x: Any, /) -> Any: ...
+    def flip(self, x: Any, dims: Any, /) -> Any: ...
+    def cumsum(self, x: Any, dim: int, /) -> Any: ...
+    def cumprod(self, x: Any, dim: int, /) -> Any: ...
+    def logcumsumexp(self, x: Any, dim: int, /) -> Any: ...
 
 
 class BackendMath:
@@ -136,9 +141,16 @@ class BackendMath:
         self.permute = xp.transpose
         self.swapaxes = xp.swapaxes
         self.einsum = xp.einsum
+        self.exp = xp.exp
+        self.flip = xp.flip
+        self.cumsum = xp.cumsum
+        self.cumprod = xp.cumprod
 
     def add_at(self, g: Any, shape: tuple[int, ...], index: Any) -> Any:
         return add_at(self.xp, shape, index, g, g.dtype)
+
+    def logcumsumexp(self, x: Any, dim: int) -> Any:
+        return accumulate(self.xp.logaddexp, x, dim)
 
 
 def add_at(xp: Any, shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> Any:
@@ -171,6 +183,22 @@ def ufunc_at(ufunc: Any, out: Any, index: Any, values: Any) -> None:
         rest = xp.ones(where.size, dtype=bool)
         rest[first] = False
         where, values = where[rest], values[rest]
+
+
+def accumulate(ufunc: Any, x: Any, axis: int) -> Any:
+    """``ufunc.accumulate(x, axis)``: the running ufunc along `axis`. cupy has it for add and
+    multiply only; elsewhere it is a log-step scan (each step combines elements `step` apart)."""
+    try:
+        return ufunc.accumulate(x, axis=axis)
+    except NotImplementedError:
+        pass
+    xp, n, step = array_module(x), x.shape[axis], 1
+    lead = (slice(None),) * axis
+    while step < n:
+        combined = ufunc(x[lead + (slice(step, None),)], x[lead + (slice(0, n - step),)])
+        x = xp.concatenate([x[lead + (slice(0, step),)], combined], axis)
+        step *= 2
+    return x
 
 
 def _is_basic_index(index: Any) -> bool:

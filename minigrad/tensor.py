@@ -323,7 +323,16 @@ class Tensor:
         broadcast_to = ops.broadcast_to
         astype = ops.astype
 
-        # issue 9: shape and indexing ops
+        # issue 9: reductions, scans, shape and indexing ops
+        prod = ops.prod
+        logsumexp = ops.logsumexp
+        norm = ops.norm
+        count_nonzero = ops.count_nonzero
+        cumsum = ops.cumsum
+        cumprod = ops.cumprod
+        logcumsumexp = ops.logcumsumexp
+        cummax = ops.cummax
+        cummin = ops.cummin
         movedim = ops.movedim
         moveaxis = ops.movedim
         unflatten = ops.unflatten

@@ -16,6 +16,7 @@ from .linalg import *
 from .rearrange import *
 from .reduction import *
 from .registry import OPS, attach_methods
+from .scan import *
 from .shape import *
 from .shape import T, mT
 from .sorting import *
