@@ -323,7 +323,7 @@ class Tensor:
         broadcast_to = ops.broadcast_to
         astype = ops.astype
 
-        # issue 9: reductions, scans, shape and indexing ops
+        # issue 9: reductions, scans, shape and indexing ops, creation
         prod = ops.prod
         logsumexp = ops.logsumexp
         norm = ops.norm
@@ -367,6 +367,10 @@ class Tensor:
         mv = ops.mv
         bmm = ops.bmm
         outer = ops.outer
+        new_zeros = ops.new_zeros
+        new_ones = ops.new_ones
+        new_full = ops.new_full
+        new_tensor = ops.new_tensor
 
         @property
         def T(self) -> Tensor: ...

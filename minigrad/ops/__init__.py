@@ -6,6 +6,7 @@ below. This module doubles as the array math of differentiable gradients: under
 ``create_graph=True`` gradient formulas get it as their `ops` argument.
 """
 
+from ..creation import new_full, new_ones, new_tensor, new_zeros  # Tensor.new_*, attached with the rest
 from ..tensor import Tensor
 from .conversion import *
 from .diagonal import *
