@@ -189,6 +189,10 @@ def test_pad_as_pytorch():
     assert mg.pad(x, (2, 1), mode="circular").tolist() == [[2, 3, 0, 1, 2, 3, 0]]
     assert mg.pad(mg.arange(4.0), (-1, 2), value=7).tolist() == [1, 2, 3, 7, 7]
     assert mg.pad(mg.arange(3), (1, 1), value=2.7).tolist() == [2, 0, 1, 2, 2]  # cast to the input's dtype
+    empty = mg.zeros(0, 3, requires_grad=True)
+    assert mg.pad(empty, (1, 1, 2, 0)).shape == (2, 5) and mg.pad(empty, (1, 1), mode="replicate").shape == (0, 5)
+    mg.pad(empty, (1, 1, 2, 0)).sum().backward()
+    assert empty.grad.shape == (0, 3)
     with pytest.raises(ValueError, match=r"reflect padding of dim 1 \(size 4\) must be in \[0, 3\]"):
         mg.pad(x, (4, 1), mode="reflect")
     with pytest.raises(ValueError, match="an even number of ints"):
