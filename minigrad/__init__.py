@@ -14,6 +14,7 @@ import importlib
 from typing import Any
 
 from . import cuda as cuda
+from . import linalg as linalg
 from . import metrics as metrics
 from . import nn as nn
 from . import optim as optim
@@ -22,14 +23,19 @@ from .creation import *
 from .gradcheck import *
 from .ops.activation import *
 from .ops.conversion import *
+from .ops.diagonal import *
 from .ops.distance import *
+from .ops.einsum import *
 from .ops.elementwise import *
 from .ops.indexing import *
 from .ops.linalg import *
 from .ops.logic import *
 from .ops.math import *
+from .ops.rearrange import *
 from .ops.reduction import *
+from .ops.scan import *
 from .ops.shape import *
+from .ops.sorting import *
 from .random import *
 from .serialization import *
 from .tensor import *

@@ -134,7 +134,13 @@ class ArrayMath(Protocol):
     def broadcast_to(self, x: Any, shape: tuple[int, ...], /) -> Any: ...
     def permute(self, x: Any, dims: tuple[int, ...], /) -> Any: ...
     def swapaxes(self, x: Any, axis0: int, axis1: int, /) -> Any: ...
-    def scatter_add(self, g: Any, shape: tuple[int, ...], index: Any, /) -> Any: ...
+    def add_at(self, g: Any, shape: tuple[int, ...], index: Any, /) -> Any: ...
+    def einsum(self, equation: str, /, *operands: Any) -> Any: ...
+    def exp(self, x: Any, /) -> Any: ...
+    def flip(self, x: Any, dims: Any, /) -> Any: ...
+    def cumsum(self, x: Any, dim: int, /) -> Any: ...
+    def cumprod(self, x: Any, dim: int, /) -> Any: ...
+    def logcumsumexp(self, x: Any, dim: int, /) -> Any: ...
 
 
 class BackendMath:
@@ -151,6 +157,11 @@ class BackendMath:
         self.broadcast_to = _broadcast_view if xp is np else xp.broadcast_to
         self.permute = xp.transpose
         self.swapaxes = xp.swapaxes
+        self.einsum = xp.einsum
+        self.exp = xp.exp
+        self.flip = xp.flip
+        self.cumsum = xp.cumsum
+        self.cumprod = xp.cumprod
 
     def sigmoid(self, x: Any) -> Any:
         return arraymath.sigmoid(self.xp, x)
@@ -158,18 +169,59 @@ class BackendMath:
     def erf(self, x: Any) -> Any:
         return arraymath.erf(self.xp, x)
 
-    def scatter_add(self, g: Any, shape: tuple[int, ...], index: Any) -> Any:
-        return scatter_add(self.xp, shape, index, g, g.dtype)
+    def add_at(self, g: Any, shape: tuple[int, ...], index: Any) -> Any:
+        return add_at(self.xp, shape, index, g, g.dtype)
+
+    def logcumsumexp(self, x: Any, dim: int) -> Any:
+        return accumulate(self.xp.logaddexp, x, dim)
 
 
-def scatter_add(xp: Any, shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> Any:
+def add_at(xp: Any, shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> Any:
     """zeros(shape) with `values` added at `index`; repeated indices accumulate."""
     out = xp.zeros(shape, dtype=dtype)
     if _is_basic_index(index):
         out[index] = values  # slices and ints never repeat an element
     else:
-        xp.add.at(out, index, values)
+        ufunc_at(xp.add, out, index, values)
     return out
+
+
+def ufunc_at(ufunc: Any, out: Any, index: Any, values: Any) -> None:
+    """``ufunc.at(out, index, values)``: out[index] = ufunc(out[index], values), repeated indices
+    applying one after another. cupy has it for a few ufuncs and dtypes only; elsewhere (for an
+    index of integer arrays) it is done in rounds, each applying one value to every position it reaches."""
+    try:
+        ufunc.at(out, index, values)
+        return
+    except (NotImplementedError, TypeError):
+        pass
+    xp = array_module(out)
+    index = index if isinstance(index, tuple) else (index,)
+    arrays = xp.broadcast_arrays(*index, values)
+    flat = out.reshape(-1)  # out is contiguous: a view
+    where, values = xp.ravel_multi_index(arrays[:-1], out.shape).reshape(-1), arrays[-1].reshape(-1)
+    while where.size:
+        first_at, first = xp.unique(where, return_index=True)
+        flat[first_at] = ufunc(flat[first_at], values[first])
+        rest = xp.ones(where.size, dtype=bool)
+        rest[first] = False
+        where, values = where[rest], values[rest]
+
+
+def accumulate(ufunc: Any, x: Any, axis: int) -> Any:
+    """``ufunc.accumulate(x, axis)``: the running ufunc along `axis`. cupy has it for add and
+    multiply only; elsewhere it is a log-step scan (each step combines elements `step` apart)."""
+    try:
+        return ufunc.accumulate(x, axis=axis)
+    except NotImplementedError:
+        pass
+    xp, n, step = array_module(x), x.shape[axis], 1
+    lead = (slice(None),) * axis
+    while step < n:
+        combined = ufunc(x[lead + (slice(step, None),)], x[lead + (slice(0, n - step),)])
+        x = xp.concatenate([x[lead + (slice(0, step),)], combined], axis)
+        step *= 2
+    return x
 
 
 def _is_basic_index(index: Any) -> bool:

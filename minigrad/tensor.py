@@ -473,6 +473,55 @@ class Tensor:
         softmax = ops.softmax
         log_softmax = ops.log_softmax
 
+        # issue 9: reductions, scans, shape and indexing ops, creation
+        prod = ops.prod
+        logsumexp = ops.logsumexp
+        norm = ops.norm
+        count_nonzero = ops.count_nonzero
+        cumsum = ops.cumsum
+        cumprod = ops.cumprod
+        logcumsumexp = ops.logcumsumexp
+        cummax = ops.cummax
+        cummin = ops.cummin
+        movedim = ops.movedim
+        moveaxis = ops.movedim
+        unflatten = ops.unflatten
+        narrow = ops.narrow
+        split = ops.split
+        chunk = ops.chunk
+        unbind = ops.unbind
+        flip = ops.flip
+        roll = ops.roll
+        repeat = ops.repeat
+        tile = ops.tile
+        repeat_interleave = ops.repeat_interleave
+        tril = ops.tril
+        triu = ops.triu
+        diag = ops.diag
+        diagonal = ops.diagonal
+        diag_embed = ops.diag_embed
+        gather = ops.gather
+        take_along_dim = ops.take_along_dim
+        index_select = ops.index_select
+        masked_select = ops.masked_select
+        masked_fill = ops.masked_fill
+        nonzero = ops.nonzero
+        scatter = ops.scatter
+        scatter_add = ops.scatter_add
+        scatter_reduce = ops.scatter_reduce
+        sort = ops.sort
+        argsort = ops.argsort
+        topk = ops.topk
+        kthvalue = ops.kthvalue
+        dot = ops.dot
+        mv = ops.mv
+        bmm = ops.bmm
+        outer = ops.outer
+        new_zeros = ops.new_zeros
+        new_ones = ops.new_ones
+        new_full = ops.new_full
+        new_tensor = ops.new_tensor
+
         @property
         def T(self) -> Tensor: ...
         @property

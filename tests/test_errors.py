@@ -91,8 +91,9 @@ def test_impossible_shapes(fn, message):
         (lambda: a23.sum((0, 0)), ValueError, "repeated axis in (0, 0)"),
         (lambda: a23.min((1, -1)), ValueError, "repeated axis in (1, -1)"),
         (lambda: a23.sum(1.0), TypeError, "axis must be an int or a tuple of ints, got 1.0"),
-        (lambda: a23.sum(0, dim=1), TypeError, "pass either axis or dim, not both"),
-        (lambda: a23.argmax((0, 1)), TypeError, "argmax takes a single axis, got (0, 1)"),
+        (lambda: a23.sum(0, axis=1), TypeError, "pass either dim or axis, not both"),
+        (lambda: a23.sum(0, keepdim=True, keepdims=True), TypeError, "pass either keepdim or keepdims, not both"),
+        (lambda: a23.argmax((0, 1)), TypeError, "argmax takes a single dim, got (0, 1)"),
     ],
 )
 def test_bad_axes(fn, error, message):
@@ -104,7 +105,7 @@ def test_bad_axes(fn, error, message):
     "fn, message",
     [
         (lambda: mg.zeros(0).max(), "max() of an empty tensor (shape (0,))"),
-        (lambda: mg.zeros(2, 0).min(1), "min() of an empty tensor (shape (2, 0)) over axis 1"),
+        (lambda: mg.zeros(2, 0).min(1), "min() of an empty tensor (shape (2, 0)) over dim 1"),
         (lambda: mg.zeros(3, 0).argmax(-1), "argmax() of an empty tensor (shape (3, 0))"),
     ],
 )

@@ -1,8 +1,11 @@
 """``minigrad.nn.functional``: the stateless functions behind the layers, as ``torch.nn.functional``.
 
-They live in modules by kind (:mod:`.activations`, :mod:`.losses`); this module gathers them.
+They live in modules by kind (:mod:`.activations`, :mod:`.losses`); this module gathers them,
+with the ops PyTorch also offers here (linear, one_hot, pad).
 """
 
+from ..ops.indexing import one_hot as one_hot
 from ..ops.linalg import linear as linear
+from ..ops.rearrange import pad as pad
 from .activations import *  # noqa: F403
 from .losses import *  # noqa: F403

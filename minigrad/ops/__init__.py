@@ -6,21 +6,27 @@ below. This module doubles as the array math of differentiable gradients: under
 ``create_graph=True`` gradient formulas get it as their `ops` argument.
 """
 
+from ..creation import new_full, new_ones, new_tensor, new_zeros  # Tensor.new_*, attached with the rest
 from ..creation import zeros_like as zeros_like  # for formulas: ops.zeros_like, the zero gradient
 from ..tensor import Tensor
 from .activation import *
 from .conversion import *
+from .diagonal import *
 from .distance import *
+from .einsum import *
 from .elementwise import *
 from .indexing import *
 from .inplace import *
 from .linalg import *
 from .logic import *
 from .math import *
+from .rearrange import *
 from .reduction import *
 from .registry import OPS, attach_methods
+from .scan import *
 from .shape import *
 from .shape import T, mT
+from .sorting import *
 
 attach_methods(Tensor)
 Tensor.T = property(T)  # type: ignore[method-assign,assignment]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, overload
 
 import numpy as np
 
@@ -286,8 +286,17 @@ sign: Unary = unary("sign", lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else
 
 
 # ---- selection ------------------------------------------------------------------------
-def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
-    """Elementwise `a` where `cond` is true, else `b` (the chapter's Nx.select)."""
+@overload
+def where(cond: TensorLike) -> tuple[Tensor, ...]: ...
+@overload
+def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor: ...
+def where(cond: TensorLike, a: TensorLike | None = None, b: TensorLike | None = None) -> Any:
+    """Elementwise `a` where `cond` is true, else `b` (the chapter's Nx.select).
+    ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``, as in PyTorch."""
+    if a is None and b is None:
+        from .indexing import nonzero
+
+        return nonzero(cond, as_tuple=True)
     cond = as_tensor(cond)
     cd = cond.array
     if cd.dtype.kind != "b":

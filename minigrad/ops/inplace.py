@@ -29,7 +29,7 @@ from ..random import Generator, default_generator
 from ..tensor import Tensor, TensorLike, grad_mode, make, next_seq, record
 from .conversion import astype
 from .elementwise import add, clamp, div, mul, sub
-from .indexing import _index
+from .indexing import _frozen, _index, _ints_first
 from .operands import as_tensor, operand
 from .registry import register
 from .shape import broadcast_to
@@ -222,23 +222,42 @@ register(uniform_, "uniform_", export=False)
 
 # ---- t[index] = value ----------------------------------------------------------------------------
 def setitem(t: Tensor, index: Any, value: TensorLike) -> None:
-    """``t[index] = value``: ints, slices, bool masks, integer arrays; `value` a tensor, array or
-    number, broadcast to the indexed shape."""
-    index = _index(index)
+    """``t[index] = value``: ints, slices, bool masks, integer arrays (ints mixed with index
+    arrays taken first, as by ``t[index]``); `value` a tensor, array or number, broadcast to
+    the indexed shape."""
+    steps = _steps(_frozen(_index(index, array_module(t.array))))
     v, vd = operand(value)
-    if vd.__class__ is not float and hasattr(vd, "shape") and v.__class__ is Tensor and v.device != t.device:
+    if v.__class__ is Tensor and v.device != t.device:
         raise RuntimeError(f"t[index] = value: value is on {v.device}, but the tensor is on {t.device}")
-    _inplace("setitem", t, (v,), lambda a: a.__setitem__(index, vd), lambda old: _index_put(old, index, v))
+    _inplace("setitem", t, (v,), lambda a: _put(a, steps, vd), lambda old: _index_put(old, steps, v))
 
 
-def _index_put(old: Tensor, index: Any, value: Any) -> Tensor:
-    """A copy of `old` with `value` written at `index`, differentiable in both."""
+def _steps(index: Any) -> tuple:
+    """The index as the indexings to apply one after the other (two when PyTorch's order differs from numpy's)."""
+    split = _ints_first(index)
+    return (index,) if split is None else split
+
+
+def _put(array: Any, steps: tuple, values: Any) -> None:
+    for step in steps[:-1]:
+        array = array[step]  # ints and slices only: a view, written through
+    array[steps[-1]] = values
+
+
+def _taken(g: Any, steps: tuple) -> Any:
+    for step in steps:
+        g = g[step]
+    return g
+
+
+def _index_put(old: Tensor, steps: tuple, value: Any) -> Tensor:
+    """A copy of `old` with `value` written at the index `steps`, differentiable in both."""
     value = as_tensor(value)
     array = old.array.copy()
-    array[index] = value.array
+    _put(array, steps, value.array)
     hit = array_module(array).zeros(array.shape, dtype=bool)
-    hit[index] = True
-    grads = (lambda ops, g, out, x, v: ops.where(hit, 0, g), lambda ops, g, out, x, v: g[index])
+    _put(hit, steps, True)
+    grads = (lambda ops, g, out, x, v: ops.where(hit, 0, g), lambda ops, g, out, x, v: _taken(g, steps))
     return record("setitem", array, (old, value), (old.array, value.array), grads)
 
 

@@ -1,14 +1,15 @@
-"""Matrix products: matmul for 1-D, 2-D and batched operands, as numpy's @."""
+"""Matrix products: matmul for 1-D, 2-D and batched operands, as numpy's @; linear; and
+PyTorch's shape-checked forms of it: dot, mv, bmm, outer."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..tensor import Tensor, TensorLike, record
-from .operands import operand, operands, same_device
+from .operands import as_tensor, operand, operands, same_device
 from .registry import register
 
-__all__ = ["matmul", "linear"]
+__all__ = ["matmul", "linear", "dot", "mv", "bmm", "outer"]
 
 
 def _mT(ops, x):
@@ -114,3 +115,51 @@ def linear(x: TensorLike, weight: TensorLike, bias: TensorLike | None = None) ->
 
 
 register(linear)
+
+
+# ---- matmul with PyTorch's checks on the shapes ---------------------------------------------------
+def _shapes_must(name: str, ok: bool, a: Tensor, b: Tensor, expected: str) -> None:
+    if not ok:
+        raise ValueError(f"{name}: expects {expected}, got shapes {a.shape} and {b.shape}")
+
+
+def dot(a: TensorLike, b: TensorLike) -> Tensor:
+    """The dot product of two 1-D tensors of one length."""
+    a, b = as_tensor(a), as_tensor(b)
+    _shapes_must("dot", a.ndim == b.ndim == 1 and a.shape == b.shape, a, b, "two 1-D tensors of one length")
+    return matmul(a, b)
+
+
+register(dot, "dot")
+
+
+def mv(matrix: TensorLike, vector: TensorLike) -> Tensor:
+    """matrix (n, m) @ vector (m,)."""
+    a, b = as_tensor(matrix), as_tensor(vector)
+    fits = a.ndim == 2 and b.ndim == 1 and a.shape[1] == b.shape[0]
+    _shapes_must("mv", fits, a, b, "a matrix (n, m) and a vector (m,)")
+    return matmul(a, b)
+
+
+register(mv, "mv")
+
+
+def bmm(a: TensorLike, b: TensorLike) -> Tensor:
+    """Batches of matrix products: (batch, n, m) @ (batch, m, p), without broadcasting."""
+    a, b = as_tensor(a), as_tensor(b)
+    fits = a.ndim == b.ndim == 3 and a.shape[0] == b.shape[0] and a.shape[2] == b.shape[1]
+    _shapes_must("bmm", fits, a, b, "(batch, n, m) and (batch, m, p)")
+    return matmul(a, b)
+
+
+register(bmm, "bmm")
+
+
+def outer(a: TensorLike, b: TensorLike) -> Tensor:
+    """The outer product of two 1-D tensors: out[i, j] = a[i] * b[j]."""
+    a, b = as_tensor(a), as_tensor(b)
+    _shapes_must("outer", a.ndim == b.ndim == 1, a, b, "two 1-D tensors")
+    return a.reshape(-1, 1) * b
+
+
+register(outer, "outer")

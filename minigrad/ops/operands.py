@@ -133,3 +133,10 @@ def shape_arg(sizes: Sequence[Any], *, allow_minus_one: bool = False) -> tuple[i
     if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= low for n in shape):
         raise ValueError(f"a shape is made of non-negative ints, got {shape}")
     return tuple(int(n) for n in shape)
+
+
+def dim_of(dim: Any, ndim: int) -> int:
+    """One dim (negatives count from the end) as a non-negative int; 0 or -1 of a 0-d tensor is 0, as in PyTorch."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {dim!r}")
+    return normalize_axis(int(dim), ndim)[0]  # type: ignore[index]
