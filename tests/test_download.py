@@ -18,6 +18,7 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
+from shared_data import DATA, HAVE_MNIST, HAVE_SAMPLE, ROOT, SAMPLE, missing
 
 from minigrad.data import download
 from minigrad.data.download import (
@@ -31,9 +32,6 @@ from minigrad.data.download import (
     untar_data,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-SAMPLE = SHARED / "mnist_sample.tgz"
 SAMPLE_SHA256 = "sha256:8d821d7f0db3172a08bf2a218f69d6f902109844532263ad0f0fb23ec3aeb0b1"
 # The shared IDX files are re-compressed copies: same contents, other bytes than the canonical .gz
 # files, so they are checked here against their own sha256 (from shared/data/README.md).
@@ -116,10 +114,10 @@ def count_pngs(folder: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def shared() -> Path:
-    """The real data in ../shared/data; the tests that need it are skipped without it."""
-    if not SAMPLE.is_file() or not all((SHARED / "mnist" / f).is_file() for f in IDX_SHA256):
-        pytest.skip(f"real MNIST data not found in {SHARED} (see shared/data/README.md)")
-    return SHARED
+    """The real data (see shared_data.py); the tests that need it are skipped without it."""
+    if not (HAVE_SAMPLE and HAVE_MNIST):
+        pytest.skip(missing("the real MNIST data (mnist_sample.tgz and mnist/*.gz)"))
+    return DATA
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +146,7 @@ def server(shared, tmp_path, small_sample, home) -> Server:
     (www / "small").mkdir(parents=True)
     (www / "mnist_sample.tgz").symlink_to(SAMPLE)
     (www / "small" / "mnist_sample.tgz").symlink_to(small_sample)
-    (www / "mnist").symlink_to(SHARED / "mnist")
+    (www / "mnist").symlink_to(DATA / "mnist")
     server = Server(www)
     yield server
     server.stop()
@@ -228,7 +226,7 @@ def test_wrong_checksum_names_url_expected_and_actual_and_leaves_nothing(server,
 
 
 def test_md5_checksums_are_verified_too(server, home):
-    source = SHARED / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    source = DATA / "mnist" / "t10k-labels-idx1-ubyte.gz"
     md5 = hashlib.md5(source.read_bytes()).hexdigest()
     url = server.url("mnist/t10k-labels-idx1-ubyte.gz")
 
@@ -330,7 +328,7 @@ def test_download_data_single_file(server, home, tmp_path):
 
     path = download_data(url, checksum=f"sha256:{IDX_SHA256[name]}")
     assert path == home / "archive" / name
-    assert path.read_bytes() == (SHARED / "mnist" / name).read_bytes()
+    assert path.read_bytes() == (DATA / "mnist" / name).read_bytes()
     server.stop()
     assert download_data(url, checksum=f"sha256:{IDX_SHA256[name]}") == path
     with pytest.raises(DownloadError, match="Connection refused|Failed to establish"):
@@ -354,16 +352,16 @@ def test_download_data_resource_set_with_mirrors(server, home):
     assert folder == home / "data" / "mnist"
     assert sorted(p.name for p in folder.iterdir()) == sorted(IDX_SHA256)
     for name in IDX_SHA256:
-        assert (folder / name).read_bytes() == (SHARED / "mnist" / name).read_bytes()
+        assert (folder / name).read_bytes() == (DATA / "mnist" / name).read_bytes()
     assert len(server.requests) == 8
     assert download_data(files) == folder
     assert len(server.requests) == 8
 
 
-@pytest.mark.parametrize("root", [SHARED, SHARED / "mnist"])
+@pytest.mark.parametrize("root", [DATA, DATA / "mnist"])
 def test_minigrad_data_folder_with_the_idx_files_is_used_directly(root, shared, home, monkeypatch):
     monkeypatch.setenv("MINIGRAD_DATA", str(root))
-    assert download_data(URLs.MNIST_IDX) == SHARED / "mnist"
+    assert download_data(URLs.MNIST_IDX) == DATA / "mnist"
     assert files_under(home) == set()
 
 

@@ -1,4 +1,4 @@
-"""The examples, run end to end as scripts on the real MNIST data in ../shared/data.
+"""The examples, run end to end as scripts on the real MNIST data (found as shared_data.py says).
 
 Each runs in a subprocess from the project root with $MINIGRAD_HOME in a temporary folder (so
 nothing is written to the user's home) and $MINIGRAD_DATA unset (so only --data is used); the
@@ -15,30 +15,14 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from shared_data import HAVE_SAMPLE, MNIST, ROOT, SAMPLE, missing, needs_mnist, needs_sample
 
 import minigrad as mg
 from minigrad.data import untar_data
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-SAMPLE_ARCHIVE = SHARED / "mnist_sample.tgz"
-MNIST_IDX = SHARED / "mnist"
-IDX_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
 EXAMPLES = ("pixel_similarity", "sgd_quadratic", "linear_model", "simple_net", "mnist_full")
 TAKES_DATA = {"pixel_similarity", "linear_model", "simple_net", "mnist_full"}
 
-needs_sample = pytest.mark.skipif(
-    not SAMPLE_ARCHIVE.is_file(), reason=f"real MNIST_SAMPLE not found at {SAMPLE_ARCHIVE} (see shared/data/README.md)"
-)
-needs_mnist = pytest.mark.skipif(
-    not all((MNIST_IDX / f).is_file() for f in IDX_FILES),
-    reason=f"full MNIST IDX files not found in {MNIST_IDX} (see shared/data/README.md)",
-)
 needs_cuda = pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")
 
 # The accuracy each must reach on the validation (for mnist_full: test) set.
@@ -87,9 +71,9 @@ def table_rows(out: str) -> list[list[str]]:
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     """MNIST_SAMPLE extracted once for the whole session (the folder holding train/ and valid/)."""
-    if not SAMPLE_ARCHIVE.is_file():
-        pytest.skip(f"real MNIST_SAMPLE not found at {SAMPLE_ARCHIVE} (see shared/data/README.md)")
-    return untar_data(SAMPLE_ARCHIVE, dest=tmp_path_factory.mktemp("data"))
+    if not HAVE_SAMPLE:
+        pytest.skip(missing("the real MNIST_SAMPLE (mnist_sample.tgz)"))
+    return untar_data(SAMPLE, dest=tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +157,7 @@ def test_simple_net(sample_dir, home):
 @pytest.mark.slow
 @needs_mnist
 def test_mnist_full(home):
-    out = run("mnist_full", "--data", MNIST_IDX, "--seed", 42, home=home)
+    out = run("mnist_full", "--data", MNIST, "--seed", 42, home=home)
     assert "60000 training and 10000 test digits" in out
     assert len(table_rows(out)) == 3
     assert finals(out)["mnist_full"] >= THRESHOLDS["mnist_full"], out
@@ -191,7 +175,7 @@ def test_mnist_full(home):
 )
 def test_on_cuda(script, data, seed, request, home):
     """--device cuda reaches the same accuracies (the weights are drawn on the host, as on the CPU)."""
-    path = request.getfixturevalue("sample_dir") if data == "sample" else MNIST_IDX
+    path = request.getfixturevalue("sample_dir") if data == "sample" else MNIST
     out = run(script, "--data", path, "--seed", seed, "--device", "cuda", home=home)
     acc = finals(out)
     assert acc and all(value >= THRESHOLDS[name] for name, value in acc.items()), out

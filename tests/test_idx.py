@@ -10,18 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from shared_data import MNIST, missing
 
 from minigrad.data.idx import read_idx, write_idx
 from minigrad.tensor import Tensor, tensor
 
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 IDX_DTYPES = ["uint8", "int8", ">i2", "<i2", "int32", ">f4", "float32", "float64"]
 
 
 def mnist_file(name: str) -> Path:
     path = MNIST / name
     if not path.is_file():
-        pytest.skip(f"real MNIST not found at {path}")
+        pytest.skip(missing(f"the real MNIST file mnist/{name}"))
     return path
 
 

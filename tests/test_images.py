@@ -8,22 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from shared_data import HAVE_SAMPLE, MNIST, SAMPLE, missing
 
 from minigrad.data.idx import read_idx
 from minigrad.data.images import center_crop, get_image_files, load_image, load_image_folder, save_image
 from minigrad.tensor import Tensor, tensor
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 @pytest.fixture(scope="session")
 def mnist_sample(tmp_path_factory) -> Path:
     """MNIST_SAMPLE extracted once per session into a temporary folder."""
-    archive = DATA / "mnist_sample.tgz"
-    if not archive.is_file():
-        pytest.skip(f"MNIST_SAMPLE archive not found at {archive}")
+    if not HAVE_SAMPLE:
+        pytest.skip(missing("the real MNIST_SAMPLE (mnist_sample.tgz)"))
     dest = tmp_path_factory.mktemp("mnist_sample")
-    with tarfile.open(archive) as tar:
+    with tarfile.open(SAMPLE) as tar:
         tar.extractall(dest, filter="data")
     return dest / "mnist_sample"
 
@@ -49,7 +47,7 @@ def test_load_real_png_matches_the_idx_digit(mnist_sample):
     image = load_image(mnist_sample / "train" / "3" / "7.png")
     assert isinstance(image, Tensor)
     assert image.shape == (28, 28) and image.dtype == np.uint8
-    idx = DATA / "mnist" / "t10k-images-idx3-ubyte.gz"
+    idx = MNIST / "t10k-images-idx3-ubyte.gz"
     if idx.is_file():
         valid_digit = load_image(mnist_sample / "valid" / "7" / "0.png")
         np.testing.assert_array_equal(valid_digit.numpy(), read_idx(idx).numpy()[0])
