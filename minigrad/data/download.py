@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import tarfile
 import time
 import zipfile
@@ -29,6 +28,8 @@ from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 import requests
+
+from ..progress import Progress, megabytes
 
 __all__ = [
     "ArchiveError",
@@ -337,7 +338,7 @@ def _get(url: str, dest: Path) -> None:
             length = response.headers.get("Content-Length", "")
             expected = int(length) if length.isdigit() else None
             received = 0
-            with open(dest, "wb") as out, _Progress(url, expected) as progress:
+            with open(dest, "wb") as out, Progress(url, expected, describe=megabytes) as progress:
                 for chunk in response.iter_content(CHUNK_SIZE):
                     out.write(chunk)
                     received += len(chunk)
@@ -364,34 +365,6 @@ def _all_failed(resource: Resource, failures: list[DownloadError]) -> DownloadEr
         f"If you have a copy, pass its path, e.g. {function}('/path/to/{resource.filename}'), "
         f"or put it in a folder and set MINIGRAD_DATA=/that/folder."
     )
-
-
-class _Progress:
-    """A progress line on stderr during a download; silent unless stderr is a terminal."""
-
-    def __init__(self, label: str, total: int | None) -> None:
-        self.label, self.total = label, total
-        self.enabled = sys.stderr is not None and sys.stderr.isatty()
-        self.done, self.shown_at = 0, 0.0
-
-    def update(self, done: int) -> None:
-        self.done = done
-        if self.enabled and time.monotonic() - self.shown_at >= 0.1:
-            self._show()
-
-    def _show(self) -> None:
-        self.shown_at = time.monotonic()
-        percent = f" {100 * self.done // self.total:3d}%" if self.total else ""
-        sys.stderr.write(f"\r{self.label}:{percent} {self.done / 1e6:.1f} MB")
-        sys.stderr.flush()
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.enabled:
-            self._show()
-            sys.stderr.write("\n")
 
 
 # --- verification ------------------------------------------------------------------------------
