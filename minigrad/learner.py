@@ -15,15 +15,12 @@ data set, however the last batch falls. Everything shown is kept in ``learn.reco
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from .autograd import no_grad
-from .optim import SGD
+from .optim import SGD, check_number
 from .progress import progress_over
 from .tensor import Tensor, tensor
 
@@ -91,7 +88,7 @@ class Learner:
         self.model = model
         self.loss_func = loss_func
         self.opt_func = opt_func
-        self.lr = _check_lr(lr)
+        self.lr = check_number("Learner", "lr", lr, positive=True)
         self.metrics = metrics
         self.show = show
         self.opt = opt_func(model.parameters(), self.lr)
@@ -103,7 +100,7 @@ class Learner:
         if isinstance(n_epoch, bool) or not isinstance(n_epoch, int) or n_epoch < 0:
             raise ValueError(f"n_epoch must be an int >= 0, got {n_epoch!r}")
         if lr is not None:
-            self.lr = self.opt.lr = _check_lr(lr)
+            self.lr = self.opt.lr = check_number("Learner.fit", "lr", lr, positive=True)
         show = self.show if show is None else show
         table = _Table(["epoch", "train_loss", "valid_loss", *self.recorder.metric_names, "time"]) if show else None
         for epoch in range(n_epoch):
@@ -178,12 +175,6 @@ class Learner:
 
     def __repr__(self) -> str:
         return f"Learner(model={type(self.model).__name__}, opt={self.opt!r}, epochs={len(self.recorder)})"
-
-
-def _check_lr(lr) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    return float(lr)
 
 
 def _batches(dl, label: str | None):

@@ -215,6 +215,14 @@ def test_format_time():
     assert _format_time(0.4) == "00:00" and _format_time(75) == "01:15" and _format_time(3725) == "1:02:05"
 
 
+def test_lr_is_checked_like_the_optimizers_do():
+    learn = Learner(DataLoaders(DataLoader(range(4)), DataLoader(range(4))), LinearModel(2), mnist_loss, show=False)
+    for bad in (0, -1.0, float("nan"), True, "0.1"):
+        with pytest.raises(ValueError, match=r"^Learner\.fit: lr must be"):
+            learn.fit(1, lr=bad)
+    assert learn.lr == learn.opt.lr == 1e-3
+
+
 def test_recorder_values_rows():
     rec = Recorder(["acc"])
     rec.train_losses += [1.0, 0.5]
