@@ -1,4 +1,4 @@
-"""Fetch data sets: mirrors, checksums, retries, atomic writes, safe extraction and a local cache.
+"""Fetch data sets: mirrors, checksums, retries, atomic writes and a local cache (extraction: ``archive.py``).
 
 - ``download_data(url_or_resource)`` fetches one file, or a ``ResourceSet`` of files to a folder.
 - ``untar_data(url)`` fetches an archive and extracts it, returning the extracted folder.
@@ -12,24 +12,21 @@ folders or the files.
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
 import os
 import re
 import secrets
-import shutil
-import tarfile
 import time
-import zipfile
-import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 import requests
 
 from ..progress import Progress, megabytes
+from .archive import ARCHIVE_SUFFIXES, archive_stem, extract
+from .errors import ArchiveError, ChecksumError, DownloadError
 
 __all__ = [
     "ArchiveError",
@@ -48,22 +45,7 @@ TIMEOUT = (10.0, 60.0)  # (connect, read) timeouts in seconds
 CHUNK_SIZE = 1 << 16
 
 _CHECKSUM = re.compile(r"md5:[0-9a-fA-F]{32}|sha256:[0-9a-fA-F]{64}")
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
-_CORRUPT_ARCHIVE = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile)
-_TAR_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
-class DownloadError(RuntimeError):
-    """Data could not be fetched or extracted; the message says why and what to do."""
-
-
-class ChecksumError(DownloadError):
-    """Fetched data does not have the expected size or digest."""
-
-
-class ArchiveError(DownloadError):
-    """An archive is corrupt, truncated, or holds members that could write outside its folder."""
 
 
 class _TransientError(Exception):
@@ -191,9 +173,9 @@ def untar_data(
     """
     source = _resolve(url, checksum)
     filename = source.name if isinstance(source, Path) else source.filename
-    stem = _archive_stem(filename)
+    stem = archive_stem(filename)
     if stem is None:
-        suffixes = ", ".join(_ARCHIVE_SUFFIXES)
+        suffixes = ", ".join(ARCHIVE_SUFFIXES)
         raise ValueError(f"{filename!r} is not an archive; expected a name ending in {suffixes}")
     target = (Path(dest) if dest else _home() / "data") / stem
     local = _local_data()
@@ -206,7 +188,7 @@ def untar_data(
         hint = "delete it or pass force=True to download it again"
     else:
         hint = "replace it with a good copy"
-    _extract(archive, target, hint)
+    extract(archive, target, hint)
     return target
 
 
@@ -228,12 +210,6 @@ def _filename(url: str) -> str:
     if not name:
         raise ValueError(f"cannot tell a file name from the URL {url!r}")
     return name
-
-
-def _archive_stem(filename: str) -> str | None:
-    """``filename`` without its archive suffix, or None if it is not an archive."""
-    lower = filename.lower()
-    return next((filename[: -len(s)] for s in _ARCHIVE_SUFFIXES if lower.endswith(s)), None)
 
 
 def _resolve(source: Resource | str | os.PathLike[str], checksum: str | None) -> Resource | Path:
@@ -358,7 +334,7 @@ def _get(url: str, dest: Path) -> None:
 
 def _all_failed(resource: Resource, failures: list[DownloadError]) -> DownloadError:
     kind = ChecksumError if all(isinstance(f, ChecksumError) for f in failures) else DownloadError
-    function = "untar_data" if _archive_stem(resource.filename) else "download_data"
+    function = "untar_data" if archive_stem(resource.filename) else "download_data"
     reasons = "".join(f"\n  {failure}" for failure in failures)
     return kind(
         f"could not download {resource.filename}:{reasons}\n"
@@ -395,122 +371,3 @@ def _matches(path: Path, resource: Resource) -> bool:
     except ChecksumError:
         return False
     return True
-
-
-# --- extraction --------------------------------------------------------------------------------
-
-
-def _extract(archive: Path, target: Path, hint: str) -> None:
-    """Extract ``archive`` to ``target`` via a temporary sibling folder, renamed when complete."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f"{target.name}.part-{secrets.token_hex(4)}")
-    staging.mkdir()
-    try:
-        try:
-            if archive.name.lower().endswith(".zip"):
-                _unzip(archive, staging)
-            else:
-                _untar(archive, staging)
-        except _CORRUPT_ARCHIVE as exc:
-            raise ArchiveError(f"{archive} is corrupt or truncated: {exc}; {hint}") from exc
-        _replace_folder(_single_folder(staging), target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _single_folder(folder: Path) -> Path:
-    """The only entry of ``folder`` if it is a folder (the archive's top folder), else ``folder``.
-
-    Whatever that folder is called in the archive, it is renamed after the archive.
-    """
-    entries = list(folder.iterdir())
-    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
-        return entries[0]
-    return folder
-
-
-def _replace_folder(new: Path, target: Path) -> None:
-    """Rename ``new`` to ``target``; an existing ``target`` is moved aside, then removed."""
-    if not target.exists():
-        os.replace(new, target)
-        return
-    old = target.with_name(f"{target.name}.old-{secrets.token_hex(4)}")
-    os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except OSError:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _untar(archive: Path, dest: Path) -> None:
-    with tarfile.open(archive) as tar:
-        members = tar.getmembers()
-        _check_tar_members(members)
-        tar.extractall(dest, members=members, **_TAR_FILTER)
-
-
-def _unzip(archive: Path, dest: Path) -> None:
-    with zipfile.ZipFile(archive) as zf:
-        for name in zf.namelist():
-            _member_parts(name)
-        zf.extractall(dest)
-
-
-def _posix(name: str) -> PurePosixPath:
-    """A path stored in an archive, with '\\' taken as a separator too."""
-    return PurePosixPath(name.replace("\\", "/"))
-
-
-def _member_parts(name: str) -> tuple[str, ...]:
-    """The components of an archive member's name; refuses absolute paths and '..'."""
-    path = _posix(name)
-    if path.is_absolute() or PureWindowsPath(name).drive or ".." in path.parts:
-        raise ArchiveError(f"refusing archive member {name!r}: absolute path or '..' component")
-    return path.parts
-
-
-def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
-    """Refuse any member that could create or change something outside the destination.
-
-    Besides absolute and '..' names and device files: nothing may be written at or below a symbolic
-    link of the archive, a symbolic link must point inside the destination without passing through
-    another link, and a hard link must point to a regular file stored earlier in the archive.
-    """
-    symlinks = {_member_parts(m.name) for m in members if m.issym()}
-    regular_files: set[tuple[str, ...]] = set()
-    for member in members:
-        parts = _member_parts(member.name)
-        if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
-            raise ArchiveError(f"refusing archive member {member.name!r}: a device file or fifo")
-        if not parts and not member.isdir():
-            raise ArchiveError(f"refusing archive member {member.name!r}: it has no name")
-        if any(parts[:i] in symlinks for i in range(1, len(parts))) or (parts in symlinks and not member.issym()):
-            raise ArchiveError(f"refusing archive member {member.name!r}: it would be written through a symlink")
-        if member.issym():
-            _check_symlink(member, parts, symlinks)
-        elif member.islnk() and _posix(member.linkname).parts not in regular_files:
-            raise ArchiveError(
-                f"refusing hard link {member.name!r} -> {member.linkname!r}: "
-                "it does not point to a regular file stored before it"
-            )
-        elif member.isreg():
-            regular_files.add(parts)
-
-
-def _check_symlink(member: tarfile.TarInfo, parts: tuple[str, ...], symlinks: set[tuple[str, ...]]) -> None:
-    refusal = f"refusing symbolic link {member.name!r} -> {member.linkname!r}"
-    link = _posix(member.linkname)
-    if link.is_absolute() or PureWindowsPath(member.linkname).drive:
-        raise ArchiveError(f"{refusal}: absolute target")
-    where = list(parts[:-1])
-    for part in link.parts:
-        if tuple(where) in symlinks:
-            raise ArchiveError(f"{refusal}: its target passes through another symbolic link")
-        if part != "..":
-            where.append(part)
-        elif where:
-            where.pop()
-        else:
-            raise ArchiveError(f"{refusal}: it points outside the destination")
