@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -48,8 +50,9 @@ class Server:
     """A real HTTP server on 127.0.0.1 serving the files under ``root``.
 
     ``plan[path]`` lists how to answer the next requests for ``path``: "cut" (announce the full
-    Content-Length, send half, close), "503", or "stall" (say nothing for 5 s, then close).
-    Requests beyond the plan are served normally. ``requests`` records every path asked for.
+    Content-Length, send half, close), "503", "stall" (say nothing for 5 s, then close), "hang"
+    (send half, then nothing for 5 s) or "trickle:<s>" (send the file a byte at a time, <s> seconds
+    apart). Requests beyond the plan are served normally. ``requests`` records every path asked for.
     """
 
     def __init__(self, root: Path) -> None:
@@ -74,13 +77,27 @@ class Server:
                     self.send_error(503)
                 elif action == "stall":
                     time.sleep(5.0)
-                elif action == "cut":
-                    data = (root / self.path.lstrip("/")).read_bytes()
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data[: len(data) // 2])
+                else:
+                    try:
+                        self.send_part(action)
+                    except (BrokenPipeError, ConnectionResetError):  # the client gave up
+                        pass
 
+            def send_part(self, action: str) -> None:
+                data = (root / self.path.lstrip("/")).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if action.startswith("trickle:"):
+                    for byte in data:
+                        self.wfile.write(bytes([byte]))
+                        time.sleep(float(action.partition(":")[2]))
+                    return
+                self.wfile.write(data[: len(data) // 2])
+                if action == "hang":
+                    time.sleep(5.0)
+
+        self.root = root
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
@@ -152,6 +169,15 @@ def server(shared, tmp_path, small_sample, home) -> Server:
     server.stop()
 
 
+@pytest.fixture
+def made_up_server(tmp_path, home) -> Server:
+    """Serves the folder made-up/, where each test puts made-up files: no real data needed."""
+    (tmp_path / "made-up").mkdir()
+    server = Server(tmp_path / "made-up")
+    yield server
+    server.stop()
+
+
 def closed_port_url(path: str) -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -169,7 +195,9 @@ def test_untar_data_from_http_server_extracts_the_real_sample(server, home):
     assert count_pngs(folder) == SAMPLE_COUNTS
     assert (folder / "labels.csv").read_text().startswith("name,label")
     assert sha256(home / "archive" / "mnist_sample.tgz") == SAMPLE_SHA256
-    assert sorted(p.name for p in (home / "data").iterdir()) == ["mnist_sample"]
+    assert sorted(p.name for p in (home / "data").iterdir()) == [".mnist_sample.source.json", "mnist_sample"]
+    marker = json.loads((home / "data" / ".mnist_sample.source.json").read_text())
+    assert marker == {"urls": [server.url("mnist_sample.tgz")], "checksum": SAMPLE_SHA256}
     assert sorted(p.name for p in (home / "archive").iterdir()) == ["mnist_sample.tgz"]
 
 
@@ -207,7 +235,8 @@ def test_failed_force_keeps_the_previous_folder(server, home):
     with pytest.raises(DownloadError):
         untar_data(url, force=True)
     assert (folder / "marker").read_text() == "old"
-    assert sorted(p.name for p in (home / "data").iterdir()) == ["mnist_sample"]
+    assert sorted(p.name for p in (home / "data").iterdir()) == [".mnist_sample.source.json", "mnist_sample"]
+    assert untar_data(url) == folder and (folder / "marker").read_text() == "old"
 
 
 # --- verification ------------------------------------------------------------------------------
@@ -280,7 +309,7 @@ def test_connection_cut_halfway_is_retried_then_fails_cleanly(server, home):
 @pytest.mark.parametrize("failure", ["503", "cut", "stall"])
 def test_one_transient_failure_then_success(failure, server, home, monkeypatch):
     server.plan["/mnist_sample.tgz"] = [failure]
-    monkeypatch.setattr(download, "TIMEOUT", (5.0, 0.5))  # so that a stall is a quick read timeout
+    monkeypatch.setattr(download, "STALL_WINDOW", 0.5)  # so that a stall is a quick read timeout
 
     path = download_data(server.url("mnist_sample.tgz"), checksum=SAMPLE_SHA256)
     assert server.count("mnist_sample.tgz") >= 2
@@ -313,9 +342,66 @@ def test_all_mirrors_failing_names_each_url(server, home):
     message = str(error.value)
     assert all(url in message for url in urls)
     assert "404" in message and "503" in message
-    assert "untar_data('/path/to/mnist_sample.tgz')" in message
+    assert "untar_data('/path/to/mnist_sample.tgz')" in message and "--data /path/to/mnist_sample.tgz" in message
     assert server.count("gone/mnist_sample.tgz") == 1
     assert server.count("mnist_sample.tgz") == download.RETRIES + 1
+    assert files_under(home) == set()
+
+
+# --- time limits ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    """Tiny time limits, so that each test takes a second or so."""
+    for name, value in {"STALL_WINDOW": 0.3, "MIN_SPEED": 100, "DEADLINE": 10.0, "RETRIES": 1}.items():
+        monkeypatch.setattr(download, name, value)
+
+
+def test_a_trickling_download_is_a_stall_naming_url_bytes_and_limit(made_up_server, home, limits):
+    (made_up_server.root / "data.bin").write_bytes(bytes(range(129)))
+    made_up_server.plan["/data.bin"] = ["trickle:0.05"] * 2  # 20 bytes/s, under MIN_SPEED
+    url = made_up_server.url("data.bin")
+
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as error:
+        download_data(url)
+    assert time.monotonic() - start < 3
+    message = str(error.value)
+    assert f"{url}: stalled: " in message and "under 100 bytes/s (minigrad.data.download.MIN_SPEED" in message
+    assert re.search(r"; \d+ of 129 bytes received", message)
+    assert made_up_server.count("data.bin") == 2  # a stall is retried: another connection may do better
+    assert files_under(home) == set()
+
+
+def test_a_server_gone_silent_is_a_stall_after_the_window(made_up_server, home, limits):
+    (made_up_server.root / "data.bin").write_bytes(bytes(range(129)))
+    made_up_server.plan["/data.bin"] = ["hang", "hang"]
+    url = made_up_server.url("data.bin")
+
+    with pytest.raises(DownloadError) as error:
+        download_data(url)
+    message = str(error.value)
+    assert f"{url}: stalled: nothing arrived for 0.3 s (minigrad.data.download.STALL_WINDOW)" in message
+    assert "64 of 129 bytes received" in message
+    assert files_under(home) == set()
+
+
+def test_the_deadline_bounds_an_attempt_however_steady_and_is_not_retried(made_up_server, home, limits, monkeypatch):
+    (made_up_server.root / "data.bin").write_bytes(bytes(range(129)))
+    made_up_server.plan["/data.bin"] = ["trickle:0.01"]  # 100 bytes/s: no stall, but 1.3 s in all
+    monkeypatch.setattr(download, "MIN_SPEED", 1)
+    monkeypatch.setattr(download, "DEADLINE", 0.5)
+    url = made_up_server.url("data.bin")
+
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as error:
+        download_data(url)
+    assert time.monotonic() - start < 1.2
+    message = str(error.value)
+    assert f"{url}: gave up: the download took over 0.5 s (minigrad.data.download.DEADLINE)" in message
+    assert re.search(r"; \d+ of 129 bytes received", message)
+    assert made_up_server.count("data.bin") == 1
     assert files_under(home) == set()
 
 
@@ -412,6 +498,65 @@ def test_missing_local_file_and_non_archive_names(home, tmp_path):
         untar_data(tmp_path / "nothing.tgz")
     with pytest.raises(ValueError, match="'labels.csv' is not an archive"):
         untar_data(tmp_path / "labels.csv")
+
+
+# --- what a cached folder or file was made from ------------------------------------------------
+
+
+def archive_saying(path: Path, text: str, mtime_ns: int | None = None) -> Path:
+    """A .tgz at `path` holding data/version.txt with `text` (and modified at `mtime_ns`, if given)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tar_with(path, ("file", "data/version.txt", text))
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+    return path
+
+
+def test_untar_data_extracts_again_when_the_archive_is_another(home, tmp_path):
+    v1 = archive_saying(tmp_path / "v1" / "data.tgz", "one")
+    v2 = archive_saying(tmp_path / "v2" / "data.tgz", "two")
+    assert (untar_data(v1) / "version.txt").read_text() == "one"
+    assert (untar_data(v2) / "version.txt").read_text() == "two"  # another file of the same name
+    mtime = v1.stat().st_mtime_ns
+    assert (untar_data(archive_saying(v1, "three", mtime + 10**9)) / "version.txt").read_text() == "three"
+
+    folder = untar_data(v1)
+    (folder / "mine.txt").write_text("kept")
+    assert untar_data(v1) == folder and (folder / "mine.txt").read_text() == "kept"  # unchanged: not extracted again
+    marker = json.loads((home / "data" / ".data.source.json").read_text())
+    assert marker == {"archive": str(v1.resolve()), "size": v1.stat().st_size, "mtime_ns": mtime + 10**9}
+
+
+def test_a_folder_at_the_destination_not_extracted_from_the_archive_is_replaced(home, tmp_path):
+    (tmp_path / "dest" / "data").mkdir(parents=True)
+    (tmp_path / "dest" / "data" / "version.txt").write_text("someone else's")
+    archive = archive_saying(tmp_path / "data.tgz", "one")
+    assert (untar_data(archive, tmp_path / "dest") / "version.txt").read_text() == "one"
+
+
+def test_untar_data_from_another_url_with_the_same_file_name(made_up_server, home):
+    archive_saying(made_up_server.root / "v1" / "data.tgz", "one")
+    archive_saying(made_up_server.root / "v2" / "data.tgz", "two")
+    v1, v2 = made_up_server.url("v1/data.tgz"), made_up_server.url("v2/data.tgz")
+
+    assert (untar_data(v1) / "version.txt").read_text() == "one"
+    assert (untar_data(v2) / "version.txt").read_text() == "two"
+    assert (untar_data(v1) / "version.txt").read_text() == "one"
+    assert made_up_server.requests == ["/v1/data.tgz", "/v2/data.tgz", "/v1/data.tgz"]
+    assert download_data(v1).read_bytes() == (made_up_server.root / "v1" / "data.tgz").read_bytes()
+    assert made_up_server.requests[3:] == []  # the cached download is v1's: reused
+
+
+def test_minigrad_data_naming_a_missing_folder_is_an_error_naming_it(home, tmp_path, monkeypatch):
+    missing_folder = tmp_path / "no-such-folder"
+    monkeypatch.setenv("MINIGRAD_DATA", str(missing_folder))
+    for fetch in (lambda: untar_data(URLs.MNIST_SAMPLE), lambda: download_data(URLs.MNIST_IDX)):
+        with pytest.raises(DownloadError) as error:
+            fetch()  # the real URLs: no network is tried
+        message = str(error.value)
+        assert f"MINIGRAD_DATA is set to {str(missing_folder)!r}, which is not a folder" in message
+        assert "--data" in message
+    assert files_under(home) == set()
 
 
 # --- unsafe and broken archives ----------------------------------------------------------------
@@ -523,9 +668,18 @@ def test_truncated_downloaded_archive_says_how_to_recover(server, home, tmp_path
 # --- progress ----------------------------------------------------------------------------------
 
 
-def test_no_progress_output_when_stderr_is_not_a_terminal(server, home, capfd):
-    download_data(server.url("mnist_sample.tgz"))
-    assert capfd.readouterr().err == ""
+def test_progress_lines_when_stderr_is_not_a_terminal(made_up_server, home, monkeypatch, capfd):
+    (made_up_server.root / "data.bin").write_bytes(bytes(range(129)))
+    made_up_server.plan["/data.bin"] = ["trickle:0.005"]  # about 0.7 s
+    monkeypatch.setattr(download, "PROGRESS_INTERVAL", 0.1)
+    url = made_up_server.url("data.bin")
+
+    assert download_data(url).read_bytes() == bytes(range(129))
+    lines = capfd.readouterr().err.splitlines()
+    assert lines[0] == f"{url}:   0% 0.0 MB"
+    assert [line for line in lines[1:-1] if re.fullmatch(rf"{re.escape(url)}:  \d\d% 0\.0 MB", line)] == lines[1:-1]
+    assert len(lines) >= 4
+    assert re.fullmatch(rf"{re.escape(url)}: 100% 0\.0 MB, done in 0\.\d s", lines[-1])
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
