@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +143,44 @@ def test_write_rejects_dtypes_idx_cannot_hold(tmp_path, dtype):
     with pytest.raises(TypeError, match=dtype):
         write_idx(np.zeros(3, dtype=dtype), tmp_path / "x.idx")
     assert list(tmp_path.iterdir()) == []
+
+
+def gzip_bomb(path: Path, header: bytes, zeros: int) -> Path:
+    """A gzip file of `header` then `zeros` zero bytes: small on disk, big once decompressed."""
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(header)
+        block = bytes(1 << 20)
+        for _ in range(zeros >> 20):
+            f.write(block)
+    return path
+
+
+def peak_bytes(fn) -> int:
+    """The most memory (traced by Python, numpy's arrays included) in use above the start while `fn` runs."""
+    tracemalloc.start()
+    try:
+        fn()
+    except ValueError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_declared_dimensions_are_checked_before_allocating(tmp_path):
+    huge = idx_bytes(0x0E, (1 << 20, 1 << 20, 1 << 20), bytes(16))  # float64: 2**63 bytes claimed
+    (tmp_path / "huge.idx").write_bytes(huge)
+    (tmp_path / "huge.idx.gz").write_bytes(gzip.compress(huge))
+    for name in ("huge.idx", "huge.idx.gz"):
+        with pytest.raises(ValueError, match=r"truncated: shape \(1048576, 1048576, 1048576\) of float64 needs"):
+            read_idx(tmp_path / name)
+        assert peak_bytes(lambda name=name: read_idx(tmp_path / name)) < 1 << 20
+
+
+def test_a_gzip_bomb_is_not_decompressed_past_what_the_header_declares(tmp_path):
+    bomb = gzip_bomb(tmp_path / "bomb.idx.gz", idx_bytes(0x08, (3,), b""), 256 << 20)
+    assert bomb.stat().st_size < 2 << 20
+    with pytest.raises(ValueError, match="trailing garbage"):
+        read_idx(bomb)
+    assert peak_bytes(lambda: read_idx(bomb)) < 4 << 20
