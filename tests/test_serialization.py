@@ -341,7 +341,7 @@ def test_a_header_claiming_a_huge_shape_is_refused_before_allocating(tmp_path, s
     )
     with pytest.raises(SerializationError, match=r"huge.npz: corrupt or truncated entry 't0.npy': its header declares"):
         load(path)
-    assert peak_bytes(lambda: load(path)) < 1 << 20
+    assert peak_bytes(lambda: load(path)) < 16 << 20
 
 
 def test_a_header_nested_900_deep_is_refused(tmp_path):
@@ -370,7 +370,7 @@ def test_a_zip_bomb_stops_at_the_size_limit_before_allocating(tmp_path, monkeypa
     assert path.stat().st_size < size // 100
     with pytest.raises(SerializationError, match=r"'t0.npy'.*67,108,864 bytes.*more than max_bytes=1,000,000"):
         load(path, max_bytes=1_000_000)
-    assert peak_bytes(lambda: load(path, max_bytes=1_000_000)) < 1 << 20
+    assert peak_bytes(lambda: load(path, max_bytes=1_000_000)) < 16 << 20
     monkeypatch.setattr(serialization, "MAX_LOAD_BYTES", 10 << 20)  # the default limit is a setting
     with pytest.raises(SerializationError, match=r"MAX_LOAD_BYTES"):
         load(path)
