@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tarfile
 from pathlib import Path
 
@@ -96,12 +97,30 @@ def test_load_non_image_file(tmp_path, content):
     assert str(path) in str(info.value)
 
 
-def test_load_truncated_png(tmp_path):
+@pytest.mark.parametrize("keep", [4, 8, 20, 33, 60, 200, 0.5, 0.9], ids=lambda k: f"keep-{k}")
+def test_load_truncated_png_says_truncated(tmp_path, keep):
+    """Cut inside the signature, the header chunk or the pixel data: always "truncated"."""
     path = write_png(tmp_path / "cut.png", RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8))
-    path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(ValueError, match="cannot decode") as info:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    with pytest.raises(ValueError, match=f"^truncated PNG file: {re.escape(str(path))}"):
         load_image(path)
-    assert str(path) in str(info.value)
+
+
+def test_load_corrupt_png_says_corrupt(tmp_path):
+    path = write_png(tmp_path / "bad.png", RNG.integers(0, 256, (64, 64), dtype=np.uint8))
+    data = bytearray(path.read_bytes())
+    data[60:80] = bytes(20)  # inside the compressed pixels
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"^corrupt PNG file: {re.escape(str(path))}"):
+        load_image(path)
+
+
+def test_load_decompression_bomb_is_a_value_error_naming_the_file(tmp_path, monkeypatch):
+    path = write_png(tmp_path / "bomb.png", np.zeros((100, 100), dtype=np.uint8))  # tiny on disk
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # pillow refuses more than twice this
+    with pytest.raises(ValueError, match=f"refusing to decode {re.escape(str(path))}, a possible decompression bomb"):
+        load_image(path)
 
 
 # ---- save_image ---------------------------------------------------------------------
