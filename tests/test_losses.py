@@ -218,6 +218,26 @@ def test_bce_is_finite_at_zero_and_one():
     assert np.isfinite(p.grad.numpy()).all()
 
 
+@pytest.mark.parametrize(
+    "probabilities, found",
+    [([0.5, 1.5], "1.5"), ([-0.25, 0.5], "-0.25"), ([float("nan"), 0.5], "nan"), ([3.0, -2.0], "-2")],
+)
+def test_bce_refuses_inputs_outside_zero_one_and_suggests_logits(probabilities, found):
+    """Logits passed by mistake were clamped silently, with zero gradient; PyTorch raises, and so do we."""
+    with pytest.raises(
+        ValueError, match=rf"^binary_cross_entropy: the input must be in \[0, 1\], found {found} \(logits\? "
+    ):
+        F.binary_cross_entropy(mg.tensor(probabilities, requires_grad=True), mg.tensor([1.0, 0.0]))
+    with pytest.raises(ValueError, match="binary_cross_entropy_with_logits takes them"):
+        F.binary_cross_entropy(mg.tensor(probabilities), mg.tensor([1.0, 0.0]))
+
+
+def test_bce_refuses_targets_outside_zero_one():
+    with pytest.raises(ValueError, match=r"^binary_cross_entropy: the target must be in \[0, 1\], found 2$"):
+        F.binary_cross_entropy(mg.tensor([0.5, 0.5]), mg.tensor([2.0, 0.0]))
+    assert F.binary_cross_entropy(mg.zeros(0), mg.zeros(0), reduction="sum").item() == 0.0  # nothing to check
+
+
 def test_bce_eps_can_be_chosen():
     out = F.binary_cross_entropy(t64([0.0]), t64([1.0]), eps=1e-3)
     np.testing.assert_allclose(out.item(), -np.log(1e-3))
