@@ -358,51 +358,41 @@ def limits(monkeypatch):
         monkeypatch.setattr(download, name, value)
 
 
-def test_a_trickling_download_is_a_stall_naming_url_bytes_and_limit(made_up_server, home, limits):
-    (made_up_server.root / "data.bin").write_bytes(bytes(range(129)))
-    made_up_server.plan["/data.bin"] = ["trickle:0.05"] * 2  # 20 bytes/s, under MIN_SPEED
-    url = made_up_server.url("data.bin")
-
+def failing_download(server: Server, home: Path, plan: list[str]) -> tuple[str, str, float]:
+    """Fetch data.bin (129 bytes) from `server`, answering as `plan` says, expecting a DownloadError:
+    (the URL, the error's message, the seconds it took). Nothing may be left behind."""
+    (server.root / "data.bin").write_bytes(bytes(range(129)))
+    server.plan["/data.bin"] = plan
+    url = server.url("data.bin")
     start = time.monotonic()
     with pytest.raises(DownloadError) as error:
         download_data(url)
-    assert time.monotonic() - start < 3
-    message = str(error.value)
+    assert files_under(home) == set()
+    return url, str(error.value), time.monotonic() - start
+
+
+def test_a_trickling_download_is_a_stall_naming_url_bytes_and_limit(made_up_server, home, limits):
+    url, message, seconds = failing_download(made_up_server, home, ["trickle:0.05"] * 2)  # 20 bytes/s
+    assert seconds < 3
     assert f"{url}: stalled: " in message and "under 100 bytes/s (minigrad.data.download.MIN_SPEED" in message
     assert re.search(r"; \d+ of 129 bytes received", message)
     assert made_up_server.count("data.bin") == 2  # a stall is retried: another connection may do better
-    assert files_under(home) == set()
 
 
 def test_a_server_gone_silent_is_a_stall_after_the_window(made_up_server, home, limits):
-    (made_up_server.root / "data.bin").write_bytes(bytes(range(129)))
-    made_up_server.plan["/data.bin"] = ["hang", "hang"]
-    url = made_up_server.url("data.bin")
-
-    with pytest.raises(DownloadError) as error:
-        download_data(url)
-    message = str(error.value)
+    url, message, _ = failing_download(made_up_server, home, ["hang", "hang"])
     assert f"{url}: stalled: nothing arrived for 0.3 s (minigrad.data.download.STALL_WINDOW)" in message
     assert "64 of 129 bytes received" in message
-    assert files_under(home) == set()
 
 
 def test_the_deadline_bounds_an_attempt_however_steady_and_is_not_retried(made_up_server, home, limits, monkeypatch):
-    (made_up_server.root / "data.bin").write_bytes(bytes(range(129)))
-    made_up_server.plan["/data.bin"] = ["trickle:0.01"]  # 100 bytes/s: no stall, but 1.3 s in all
     monkeypatch.setattr(download, "MIN_SPEED", 1)
     monkeypatch.setattr(download, "DEADLINE", 0.5)
-    url = made_up_server.url("data.bin")
-
-    start = time.monotonic()
-    with pytest.raises(DownloadError) as error:
-        download_data(url)
-    assert time.monotonic() - start < 1.2
-    message = str(error.value)
+    url, message, seconds = failing_download(made_up_server, home, ["trickle:0.01"])  # steady, but 1.3 s in all
+    assert seconds < 1.2
     assert f"{url}: gave up: the download took over 0.5 s (minigrad.data.download.DEADLINE)" in message
     assert re.search(r"; \d+ of 129 bytes received", message)
     assert made_up_server.count("data.bin") == 1
-    assert files_under(home) == set()
 
 
 # --- single files and file sets ----------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -155,20 +154,7 @@ def gzip_bomb(path: Path, header: bytes, zeros: int) -> Path:
     return path
 
 
-def peak_bytes(fn) -> int:
-    """The most memory (traced by Python, numpy's arrays included) in use above the start while `fn` runs."""
-    tracemalloc.start()
-    try:
-        fn()
-    except ValueError:
-        pass
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
-def test_declared_dimensions_are_checked_before_allocating(tmp_path):
+def test_declared_dimensions_are_checked_before_allocating(tmp_path, peak_bytes):
     huge = idx_bytes(0x0E, (1 << 20, 1 << 20, 1 << 20), bytes(16))  # float64: 2**63 bytes claimed
     (tmp_path / "huge.idx").write_bytes(huge)
     (tmp_path / "huge.idx.gz").write_bytes(gzip.compress(huge))
@@ -178,7 +164,7 @@ def test_declared_dimensions_are_checked_before_allocating(tmp_path):
         assert peak_bytes(lambda name=name: read_idx(tmp_path / name)) < 16 << 20
 
 
-def test_a_gzip_bomb_is_not_decompressed_past_what_the_header_declares(tmp_path):
+def test_a_gzip_bomb_is_not_decompressed_past_what_the_header_declares(tmp_path, peak_bytes):
     bomb = gzip_bomb(tmp_path / "bomb.idx.gz", idx_bytes(0x08, (3,), b""), 256 << 20)
     assert bomb.stat().st_size < 2 << 20
     with pytest.raises(ValueError, match="trailing garbage"):
