@@ -38,10 +38,8 @@ HAVE_MNIST = all((MNIST / name).is_file() for name in IDX_FILES)
 
 def missing(what: str) -> str:
     """The reason a test is skipped: what it needs and where that was looked for."""
-    return (
-        f"needs {what}, not found in {DATA}: set MINIGRAD_DATA to a folder laid out as shared/data "
-        f"(mnist_sample.tgz, mnist/*.gz), or put one at {BESIDE_REPO}"
-    )
+    where = f"$MINIGRAD_DATA ({DATA})" if DATA != BESIDE_REPO else f"{DATA}, and MINIGRAD_DATA names no folder"
+    return f"needs {what}: not in {where}; set MINIGRAD_DATA to a folder laid out as shared/data/"
 
 
 needs_sample = pytest.mark.skipif(not HAVE_SAMPLE, reason=missing("the real MNIST_SAMPLE (mnist_sample.tgz)"))

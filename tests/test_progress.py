@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import sys
 import time
 
@@ -27,7 +28,10 @@ def terminal():
 
     def shown() -> str:
         stream.flush()
-        return os.read(controller, 1 << 16).decode()
+        data = b""
+        while select.select([controller], [], [], 0.2)[0]:  # all that has reached the terminal so far
+            data += os.read(controller, 1 << 16)
+        return data.decode()
 
     yield stream, shown
     stream.close()
