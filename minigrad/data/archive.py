@@ -15,6 +15,7 @@ import tarfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
 
 from .errors import ArchiveError
 
@@ -22,7 +23,7 @@ __all__ = ["ARCHIVE_SUFFIXES", "archive_stem", "extract"]
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
 _CORRUPT_ARCHIVE = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile)
-_TAR_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+_TAR_FILTER: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
 
 
 def archive_stem(filename: str) -> str | None:

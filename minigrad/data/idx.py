@@ -8,11 +8,12 @@ gzip-compressed; that is detected from the gzip magic bytes, not the file name.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import os
 import zlib
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from ..tensor import Tensor, tensor
 
 __all__ = ["read_idx", "write_idx", "to_numpy"]
 
-_TYPE_CODES = {
+_TYPE_CODES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(np.int16),
@@ -71,6 +72,7 @@ def write_idx(array: Any, path: str | os.PathLike) -> None:
 
 def _read_idx(path: Path) -> np.ndarray:
     """Decode the IDX file at `path` (gzipped or not) into a writable native-endian array."""
+    data: bytes | bytearray
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
@@ -95,7 +97,7 @@ def _read_idx(path: Path) -> np.ndarray:
     return array.astype(dtype).reshape(shape)  # astype copies into a writable native-endian array
 
 
-def _read_header(stream: BinaryIO, path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+def _read_header(stream: io.BufferedIOBase, path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
     """(shape, dtype, header size in bytes) from the start of an IDX stream."""
     start = stream.read(4)
     if len(start) < 4:
@@ -120,7 +122,7 @@ def _check_size(path: Path, shape: tuple[int, ...], dtype: np.dtype, actual: int
         raise ValueError(f"{path}: {problem}: shape {shape} of {dtype} needs {expected} data bytes, found {actual}")
 
 
-def _read_at_most(stream: BinaryIO, limit: int) -> bytearray:
+def _read_at_most(stream: io.BufferedIOBase, limit: int) -> bytearray:
     """Up to `limit` bytes of `stream`, read block by block: memory grows only with the data really there."""
     data = bytearray()
     while len(data) < limit and (block := stream.read(min(_BLOCK, limit - len(data)))):
