@@ -112,7 +112,7 @@ def test_frozen_parameter_and_reassignment_rules():
     del m.sub
     assert list(m.children()) == []
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'sub'"):
-        m.sub
+        _ = m.sub
 
 
 def test_an_op_result_is_not_a_parameter():
@@ -336,7 +336,7 @@ def test_state_dict_is_a_detached_snapshot():
     state = model.state_dict()
     assert isinstance(state, OrderedDict)
     assert list(state) == ["0.weight", "0.bias", "2.weight", "2.bias"]
-    for (name, p), t in zip(model.named_parameters(), state.values()):
+    for (_, p), t in zip(model.named_parameters(), state.values()):
         assert not t.requires_grad and t.is_leaf
         np.testing.assert_array_equal(t.numpy(), p.numpy())
     w = model[0].weight
