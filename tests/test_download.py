@@ -388,8 +388,8 @@ def test_a_server_gone_silent_is_a_stall_after_the_window(made_up_server, home, 
 def test_the_deadline_bounds_an_attempt_however_steady_and_is_not_retried(made_up_server, home, limits, monkeypatch):
     monkeypatch.setattr(download, "MIN_SPEED", 1)
     monkeypatch.setattr(download, "DEADLINE", 0.5)
-    url, message, seconds = failing_download(made_up_server, home, ["trickle:0.01"])  # steady, but 1.3 s in all
-    assert seconds < 1.2
+    url, message, seconds = failing_download(made_up_server, home, ["trickle:0.02"])  # steady, but 2.6 s in all
+    assert seconds < 2
     assert f"{url}: gave up: the download took over 0.5 s (minigrad.data.download.DEADLINE)" in message
     assert re.search(r"; \d+ of 129 bytes received", message)
     assert made_up_server.count("data.bin") == 1
@@ -667,9 +667,10 @@ def test_progress_lines_when_stderr_is_not_a_terminal(made_up_server, home, monk
     assert download_data(url).read_bytes() == bytes(range(129))
     lines = capfd.readouterr().err.splitlines()
     assert lines[0] == f"{url}:   0% 0.0 MB"
-    assert [line for line in lines[1:-1] if re.fullmatch(rf"{re.escape(url)}:  \d\d% 0\.0 MB", line)] == lines[1:-1]
+    periodic = re.compile(rf"{re.escape(url)}: +\d{{1,3}}% 0\.0 MB")  # "  5%", " 42%": done so far
+    assert [line for line in lines[1:-1] if periodic.fullmatch(line)] == lines[1:-1]
     assert len(lines) >= 4
-    assert re.fullmatch(rf"{re.escape(url)}: 100% 0\.0 MB, done in 0\.\d s", lines[-1])
+    assert re.fullmatch(rf"{re.escape(url)}: 100% 0\.0 MB, done in \d+\.\d s", lines[-1])
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
