@@ -13,7 +13,9 @@ Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_engin
 
 from __future__ import annotations
 
-import common  # noqa: F401  (sets one thread before numpy loads)
+import timing  # first: it sets one thread before numpy loads
+
+# isort: split
 import numpy as np
 
 import minigrad as mg
@@ -92,7 +94,7 @@ def matmul_minigrad(x, w, b):
 
 
 def main() -> None:
-    torch = common.optional_torch()
+    torch = timing.optional_torch()
     x, params = chain_inputs()
     xt = mg.tensor(x, requires_grad=True)
     pts = [mg.tensor(p, requires_grad=True) for p in params]
@@ -114,8 +116,8 @@ def main() -> None:
             chain_autograd(tx, tps, torch.sigmoid, torch.relu)
 
         contenders[f"pytorch {torch.__version__}"] = run_torch
-    m = common.interleaved_medians(contenders, rounds=15, number=20)
-    common.report(
+    m = timing.interleaved_medians(contenders, rounds=15, number=20)
+    timing.report(
         f"(a) chain of {CHAIN} elementwise ops on (8, 8), forward + backward, per op:", m, "numpy by hand", per=CHAIN
     )
 
@@ -137,8 +139,8 @@ def main() -> None:
             torch.relu(TX @ TW + TB).sum().backward()
 
         contenders[f"pytorch {torch.__version__}"] = run_torch_mm
-    m = common.interleaved_medians(contenders, rounds=15)
-    common.report(
+    m = timing.interleaved_medians(contenders, rounds=15)
+    timing.report(
         "(b) relu(x @ w + b).sum(), x (4096, 1024), w (1024, 1024), forward + backward:",
         m,
         "numpy by hand",

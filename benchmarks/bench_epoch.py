@@ -13,35 +13,35 @@ the cost of ``nn.Linear`` from the engine's.
 
 PyTorch, when installed, runs as another contender (it is not a dependency).
 
-Run:  cd benchmarks && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench_epoch.py
+The data is MNIST_SAMPLE: ``../shared/data/mnist_sample.tgz`` beside the repository when it is
+there, else ``untar_data(URLs.MNIST_SAMPLE)`` (a copy in $MINIGRAD_DATA, the cache, or a download).
+
+Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_epoch.py
 """
 
 from __future__ import annotations
 
-import sys
-import tarfile
-import tempfile
+import timing  # first: it sets one thread before numpy loads
+
+# isort: split
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import common` from any working directory
+import numpy as np
 
-import common  # noqa: E402  (sets one thread before numpy loads)
-import numpy as np  # noqa: E402
+import minigrad as mg
+from minigrad.data import DataLoader, TensorDataset, URLs, load_image_folder, untar_data
+from minigrad.nn import Linear
+from minigrad.nn.functional import mnist_loss
+from minigrad.optim import SGD
 
-import minigrad as mg  # noqa: E402
-from minigrad.data import DataLoader, TensorDataset, load_image_folder  # noqa: E402
-from minigrad.optim import SGD  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BESIDE_REPO = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist_sample.tgz"
 BATCH, LR = 256, 1.0
 
 
-def load_train(tmp: Path) -> tuple[np.ndarray, np.ndarray]:
+def load_train() -> tuple[np.ndarray, np.ndarray]:
     """(x (n, 784) float32 in [0, 1], y (n, 1) float32: 1 for threes, 0 for sevens)."""
-    with tarfile.open(DATA / "mnist_sample.tgz") as tar:
-        members = [m for m in tar.getmembers() if "/train/" in m.name or m.isdir()]
-        tar.extractall(tmp, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-    images, labels, classes = load_image_folder(tmp / "mnist_sample" / "train")
+    root = untar_data(BESIDE_REPO if BESIDE_REPO.is_file() else URLs.MNIST_SAMPLE)
+    images, labels, classes = load_image_folder(root / "train")
     assert classes == ["3", "7"], classes
     x = (images.numpy().astype(np.float32) / 255).reshape(len(images), 28 * 28)
     y = (labels.numpy() == 0).astype(np.float32).reshape(-1, 1)
@@ -68,17 +68,10 @@ def numpy_epoch_factory(x: np.ndarray, y: np.ndarray):
 
 
 def minigrad_epoch_factory(x: np.ndarray, y: np.ndarray, bare: bool):
+    """The loop through DataLoader and SGD, on nn.Linear and F.mnist_loss, or (`bare`) on tensors
+    w and b with the chapter's own mnist_loss."""
     dl = DataLoader(TensorDataset(mg.tensor(x), mg.tensor(y)), batch_size=BATCH, shuffle=False)
-    try:
-        if bare:
-            raise ImportError
-        from minigrad.nn import Linear
-        from minigrad.nn.functional import mnist_loss
-
-        mg.manual_seed(0)
-        model = Linear(784, 1)
-        params = list(model.parameters())
-    except ImportError:
+    if bare:
         gen = mg.Generator(0)
         w = (mg.randn(784, 1, generator=gen) * 0.01).detach().requires_grad_()
         b = mg.zeros(1, requires_grad=True)
@@ -87,15 +80,20 @@ def minigrad_epoch_factory(x: np.ndarray, y: np.ndarray, bare: bool):
         def model(xb):
             return xb @ w + b
 
-        def mnist_loss(preds, targets):
+        def loss_func(preds, targets):
             p = preds.sigmoid()
             return mg.where(targets == 1, 1 - p, p).mean()
 
+    else:
+        mg.manual_seed(0)
+        model = Linear(784, 1)
+        params = list(model.parameters())
+        loss_func = mnist_loss
     opt = SGD(params, lr=LR)
 
     def epoch():
         for xb, yb in dl:
-            loss = mnist_loss(model(xb), yb)
+            loss = loss_func(model(xb), yb)
             loss.backward()
             opt.step()
             opt.zero_grad()
@@ -123,9 +121,8 @@ def torch_epoch_factory(torch, x: np.ndarray, y: np.ndarray):
 
 
 def main() -> None:
-    torch = common.optional_torch()
-    with tempfile.TemporaryDirectory() as tmp:
-        x, y = load_train(Path(tmp))
+    torch = timing.optional_torch()
+    x, y = load_train()
     print(f"{len(x)} training images, {int(y.sum())} threes; batches of {BATCH} ({-(-len(x) // BATCH)} per epoch)")
     contenders = {
         "numpy (by hand)": numpy_epoch_factory(x, y),
@@ -134,8 +131,8 @@ def main() -> None:
     }
     if torch:
         contenders[f"pytorch {torch.__version__}"] = torch_epoch_factory(torch, x, y)
-    medians = common.interleaved_medians(contenders, rounds=15, number=3)
-    common.report(
+    medians = timing.interleaved_medians(contenders, rounds=15, number=3)
+    timing.report(
         "one epoch of Linear(784, 1) + mnist_loss + SGD, batch 256",
         medians,
         baseline="numpy (by hand)",

@@ -15,7 +15,8 @@ comes to call nearly every digit a 3 with its sigmoid saturated, where the gradi
 
 from __future__ import annotations
 
-import common
+import cli
+import mnist_data
 
 import minigrad as mg
 from minigrad import metrics, nn
@@ -79,6 +80,7 @@ def scratch(dls, lr: float, epochs: int, device: str) -> float:
         return xb @ weights + bias
 
     params = [weights, bias]
+    acc = validate_epoch(linear1, dls.valid)  # the untrained model's: what --epochs 0 reports
     for epoch in range(epochs):
         train_epoch(linear1, lr, params, dls.train)
         acc = validate_epoch(linear1, dls.valid)
@@ -89,6 +91,7 @@ def scratch(dls, lr: float, epochs: int, device: str) -> float:
 # ---- with nn.Linear and an optimizer --------------------------------------------------------------
 def train_model(model, opt, epochs: int, dls) -> float:
     """The chapter's train_model: an epoch of calc_grad / opt.step() / opt.zero_grad(), then validate."""
+    acc = validate_epoch(model, dls.valid)  # the untrained model's: what --epochs 0 reports
     for epoch in range(epochs):
         for xb, yb in dls.train:
             calc_grad(xb, yb, model)
@@ -111,23 +114,23 @@ def learner(dls, lr: float, epochs: int, device: str) -> float:
         dls, nn.Linear(28 * 28, 1, device=device), opt_func=SGD, loss_func=F.mnist_loss, metrics=metrics.batch_accuracy
     )
     learn.fit(epochs, lr=lr)
-    return learn.recorder.values[-1][2]  # the last epoch's [train_loss, valid_loss, accuracy]
+    return cli.learner_accuracy(learn)
 
 
 def main() -> None:
-    p = common.parser(__doc__.splitlines()[0], seed=6)
+    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP, seed=6)
     p.add_argument(
         "--mode",
         choices=(*MODES, "all"),
         default="all",
         help="train from scratch, with nn.Linear and SGD, with a Learner, or all three in turn (default: all)",
     )
-    p.add_argument("--epochs", type=int, default=20, help="epochs (default: 20)")
-    p.add_argument("--lr", type=float, default=1.0, help="learning rate (default: 1.0)")
-    p.add_argument("--bs", type=int, default=256, help="batch size (default: 256)")
+    p.add_argument("--epochs", type=cli.non_negative_int, default=20, help="epochs, 0 for none (default: 20)")
+    p.add_argument("--lr", type=cli.positive_float, default=1.0, help="learning rate (default: 1.0)")
+    p.add_argument("--bs", type=cli.positive_int, default=256, help="batch size (default: 256)")
     args = p.parse_args()
 
-    dls = common.threes_and_sevens_loaders(args.data, args.device, args.bs)
+    dls = mnist_data.threes_and_sevens_loaders(args.data, args.device, args.bs)
     print(
         f"training set {len(dls.train.dataset)} images, validation set {len(dls.valid.dataset)}, "
         f"batch size {args.bs}, lr {args.lr}, {args.epochs} epochs"
@@ -137,7 +140,7 @@ def main() -> None:
         print(f"--- {mode}")
         mg.manual_seed(args.seed)  # each way starts from the same seed, whether run alone or after another
         acc = train[mode](dls, args.lr, args.epochs, args.device)
-        common.final_accuracy(mode, acc)
+        cli.final_accuracy(mode, acc)
 
 
 if __name__ == "__main__":

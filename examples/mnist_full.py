@@ -14,7 +14,8 @@ from __future__ import annotations
 import time
 from functools import partial
 
-import common
+import cli
+import mnist_data
 
 import minigrad as mg
 from minigrad import nn
@@ -24,33 +25,29 @@ from minigrad.metrics import accuracy
 from minigrad.nn.functional import cross_entropy
 from minigrad.optim import SGD, Adam
 
-DATA_HELP = (
-    "a folder holding full MNIST's four gzipped IDX files (train-images-idx3-ubyte.gz, ...), or one "
-    "holding them in mnist/ (default: download_data(URLs.MNIST_IDX), downloading on first use)"
-)
 DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3}
 
 
 def main() -> None:
-    p = common.parser(__doc__.splitlines()[0], data_help=DATA_HELP)
-    p.add_argument("--epochs", type=int, default=3, help="epochs (default: 3)")
+    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.idx_folder, data_help=mnist_data.IDX_HELP)
+    p.add_argument("--epochs", type=cli.non_negative_int, default=3, help="epochs, 0 for none (default: 3)")
     p.add_argument(
         "--opt", choices=tuple(DEFAULT_LR), default="sgd", help="SGD with momentum 0.9, or Adam (default: sgd)"
     )
     p.add_argument(
         "--lr",
-        type=float,
+        type=cli.positive_float,
         help="learning rate (default: " + ", ".join(f"{v:g} for {k}" for k, v in DEFAULT_LR.items()) + ")",
     )
-    p.add_argument("--bs", type=int, default=128, help="batch size (default: 128)")
-    p.add_argument("--hidden", type=int, default=128, help="hidden units (default: 128)")
+    p.add_argument("--bs", type=cli.positive_int, default=128, help="batch size (default: 128)")
+    p.add_argument("--hidden", type=cli.positive_int, default=128, help="hidden units (default: 128)")
     args = p.parse_args()
     lr = DEFAULT_LR[args.opt] if args.lr is None else args.lr
 
     start = time.perf_counter()
-    folder = common.mnist_idx(args.data)
-    train_x, train_y = common.mnist_digits(folder, "train", args.device)
-    test_x, test_y = common.mnist_digits(folder, "test", args.device)
+    folder = mnist_data.mnist_idx(args.data)
+    train_x, train_y = mnist_data.mnist_digits(folder, "train", args.device)
+    test_x, test_y = mnist_data.mnist_digits(folder, "test", args.device)
     mean = train_x.mean()
     std = train_x.std(correction=0)
     print(
@@ -78,7 +75,7 @@ def main() -> None:
     print(f"{opt_name} at lr {lr:g}, batches of {args.bs}, {args.epochs} epochs")
     learn = Learner(dls, model, loss_func=cross_entropy, opt_func=opt_func, lr=lr, metrics=accuracy)
     learn.fit(args.epochs)
-    common.final_accuracy("mnist_full", learn.recorder.values[-1][2])
+    cli.final_accuracy("mnist_full", cli.learner_accuracy(learn))
     print(f"total time {time.perf_counter() - start:.1f} s")
 
 

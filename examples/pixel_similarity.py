@@ -7,9 +7,8 @@ On MNIST_SAMPLE it prints 0.9168 for the valid 3s, 0.9854 for the 7s, 0.9511 on 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import common
+import cli
+import mnist_data
 
 import minigrad as mg
 import minigrad.nn.functional as F
@@ -22,18 +21,20 @@ def mnist_distance(a: mg.Tensor, b: mg.Tensor) -> mg.Tensor:
 
 
 def main() -> None:
-    p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--save-dir", metavar="DIR", help="write the ideal 3 and 7 there as PNG images")
+    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP)
+    p.add_argument(
+        "--save-dir", metavar="DIR", type=cli.output_folder, help="write the ideal 3 and 7 there as PNG images"
+    )
     args = p.parse_args()
     mg.manual_seed(args.seed)
-    root = common.mnist_sample(args.data)
+    root = mnist_data.mnist_sample(args.data)
 
-    threes, sevens = common.threes_and_sevens(root, "train", args.device)
+    threes, sevens = mnist_data.threes_and_sevens(root, "train", args.device)
     print(f"training images: {len(threes)} threes, {len(sevens)} sevens, each {tuple(threes.shape[1:])}")
     mean3, mean7 = threes.mean(0), sevens.mean(0)  # the ideal 3 and 7
     if args.save_dir:
         for name, ideal in (("ideal_3.png", mean3), ("ideal_7.png", mean7)):
-            save_image(ideal.cpu(), Path(args.save_dir) / name)
+            save_image(ideal.cpu(), args.save_dir / name)
         print(f"saved the ideal 3 and 7 to {args.save_dir}")
 
     a_3 = load_image(get_image_files(root / "train" / "3")[1]).to(args.device).float() / 255  # the chapter's threes[1]
@@ -46,7 +47,7 @@ def main() -> None:
         f"RMSE {F.mse_loss(a_3, mean7).sqrt().item():.4f}"
     )
 
-    valid3, valid7 = common.threes_and_sevens(root, "valid", args.device)
+    valid3, valid7 = mnist_data.threes_and_sevens(root, "valid", args.device)
 
     def is_3(x: mg.Tensor) -> mg.Tensor:
         return mnist_distance(x, mean3) < mnist_distance(x, mean7)

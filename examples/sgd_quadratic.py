@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import common
+import cli
 from PIL import Image, ImageDraw
 
 import minigrad as mg
@@ -64,10 +64,12 @@ def draw(time, speed, preds, path: Path, size=(480, 320), margin=30) -> None:
 
 
 def main() -> None:
-    p = common.parser(__doc__.splitlines()[0], data=False)  # the data is made up, as in the chapter
-    p.add_argument("--steps", type=int, default=10, help="SGD steps (default: 10)")
-    p.add_argument("--lr", type=float, default=1e-5, help="learning rate (default: 1e-5)")
-    p.add_argument("--save-dir", metavar="DIR", help="draw the data and the fit to DIR/quadratic_fit.png")
+    p = cli.parser(__doc__.splitlines()[0])  # no --data: the data is made up, as in the chapter
+    p.add_argument("--steps", type=cli.non_negative_int, default=10, help="SGD steps (default: 10)")
+    p.add_argument("--lr", type=cli.positive_float, default=1e-5, help="learning rate (default: 1e-5)")
+    p.add_argument(
+        "--save-dir", metavar="DIR", type=cli.output_folder, help="draw the data and the fit to DIR/quadratic_fit.png"
+    )
     args = p.parse_args()
     gen = mg.Generator(args.seed)
 
@@ -79,7 +81,7 @@ def main() -> None:
         preds, loss = apply_step(time, speed, params, args.lr)
         print(f"step {step:3d}  loss {loss:10.4f}")
     if args.save_dir:
-        path = Path(args.save_dir) / "quadratic_fit.png"
+        path = args.save_dir / "quadratic_fit.png"
         draw(time, speed, f(time, params), path)
         print(f"saved the plot to {path}")
 

@@ -9,7 +9,8 @@ chapter reaches 0.9828; this reaches 0.98 too (see the last line).
 
 from __future__ import annotations
 
-import common
+import cli
+import mnist_data
 
 import minigrad as mg
 from minigrad import nn
@@ -20,14 +21,14 @@ from minigrad.optim import SGD
 
 
 def main() -> None:
-    p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=40, help="epochs (default: 40)")
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate (default: 0.1)")
-    p.add_argument("--bs", type=int, default=256, help="batch size (default: 256)")
-    p.add_argument("--hidden", type=int, default=30, help="hidden units (default: 30)")
+    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP)
+    p.add_argument("--epochs", type=cli.non_negative_int, default=40, help="epochs, 0 for none (default: 40)")
+    p.add_argument("--lr", type=cli.positive_float, default=0.1, help="learning rate (default: 0.1)")
+    p.add_argument("--bs", type=cli.positive_int, default=256, help="batch size (default: 256)")
+    p.add_argument("--hidden", type=cli.positive_int, default=30, help="hidden units (default: 30)")
     args = p.parse_args()
 
-    dls = common.threes_and_sevens_loaders(args.data, args.device, args.bs)
+    dls = mnist_data.threes_and_sevens_loaders(args.data, args.device, args.bs)
     mg.manual_seed(args.seed)
     simple_net = nn.Sequential(
         nn.Linear(28 * 28, args.hidden),
@@ -37,7 +38,7 @@ def main() -> None:
     print(simple_net)
     learn = Learner(dls, simple_net, opt_func=SGD, loss_func=mnist_loss, metrics=batch_accuracy)
     learn.fit(args.epochs, lr=args.lr)
-    common.final_accuracy("simple_net", learn.recorder.values[-1][2])
+    cli.final_accuracy("simple_net", cli.learner_accuracy(learn))
 
 
 if __name__ == "__main__":

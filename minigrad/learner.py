@@ -19,15 +19,14 @@ the plain (size-weighted) mean training loss of each epoch in ``recorder.train_m
 from __future__ import annotations
 
 import math
-import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import numpy as np
-
 from .autograd import no_grad
 from .optim import SGD
+from .optim.optimizers import check_number
+from .progress import progress_over
 from .tensor import Tensor, tensor
 
 __all__ = ["Learner", "Recorder"]
@@ -95,7 +94,7 @@ class Learner:
         self.model = model
         self.loss_func = loss_func
         self.opt_func = opt_func
-        self.lr = _check_lr(lr)
+        self.lr = check_number("Learner", "lr", lr, positive=True)
         self.metrics = metrics
         self.show = show
         self.opt = opt_func(model.parameters(), self.lr)
@@ -107,43 +106,33 @@ class Learner:
         if isinstance(n_epoch, bool) or not isinstance(n_epoch, int) or n_epoch < 0:
             raise ValueError(f"n_epoch must be an int >= 0, got {n_epoch!r}")
         if lr is not None:
-            self.lr = self.opt.lr = _check_lr(lr)
+            self.lr = self.opt.lr = check_number("Learner.fit", "lr", lr, positive=True)
         show = self.show if show is None else show
         table = _Table(["epoch", "train_loss", "valid_loss", *self.recorder.metric_names, "time"]) if show else None
-        bar = _ProgressBar() if show and _is_terminal(sys.stdout) else None
         smooth = SmoothedLoss()
-        try:
-            for epoch in range(n_epoch):
-                start = time.perf_counter()
-                train_mean = self._train_epoch(epoch, n_epoch, bar, smooth)
-                train_loss = smooth.value
-                valid_loss, *metric_values = self._validate(bar, f"epoch {epoch + 1}/{n_epoch} valid")
-                elapsed = time.perf_counter() - start
-                rec = self.recorder
-                rec.train_losses.append(train_loss)
-                rec.train_means.append(train_mean)
-                rec.valid_losses.append(valid_loss)
-                for name, value in zip(rec.metric_names, metric_values):
-                    rec.metrics[name].append(value)
-                rec.times.append(elapsed)
-                if table is not None:
-                    table.row(
-                        [
-                            str(epoch),
-                            *(f"{v:.6f}" for v in (train_loss, valid_loss, *metric_values)),
-                            _format_time(elapsed),
-                        ]
-                    )
-        finally:
-            if bar is not None:
-                bar.clear()
+        for epoch in range(n_epoch):
+            start = time.perf_counter()
+            label = f"epoch {epoch + 1}/{n_epoch}" if show else None
+            train_mean = self._train_epoch(label, smooth)
+            train_loss = smooth.value
+            valid_loss, *metric_values = self._validate(self.dls.valid, label)
+            elapsed = time.perf_counter() - start
+            rec = self.recorder
+            rec.train_losses.append(train_loss)
+            rec.train_means.append(train_mean)
+            rec.valid_losses.append(valid_loss)
+            for name, value in zip(rec.metric_names, metric_values):
+                rec.metrics[name].append(value)
+            rec.times.append(elapsed)
+            if table is not None:
+                values = (f"{v:.6f}" for v in (train_loss, valid_loss, *metric_values))
+                table.row([str(epoch), *values, _format_time(elapsed)])
 
-    def _train_epoch(self, epoch: int, n_epoch: int, bar, smooth: SmoothedLoss) -> float:
+    def _train_epoch(self, label: str | None, smooth: SmoothedLoss) -> float:
         model, loss_func, opt = self.model, self.loss_func, self.opt
         _set_mode(model, training=True)
         losses, sizes = [], []
-        total = _safe_len(self.dls.train)
-        for i, batch in enumerate(self.dls.train):
+        for batch in _batches(self.dls.train, label and f"{label} train"):
             xs, y = _split(batch)
             loss = loss_func(model(*xs), y)
             loss.backward()
@@ -151,8 +140,6 @@ class Learner:
             opt.zero_grad()
             losses.append(loss.array)  # converted at the end of the epoch: no GPU sync per batch
             sizes.append(_batch_size(y))
-            if bar is not None:
-                bar.update(f"epoch {epoch + 1}/{n_epoch} train", i + 1, total)
         if not losses:
             raise ValueError("the training DataLoader gave no batches")
         values = [_to_float(v) for v in losses]
@@ -163,27 +150,21 @@ class Learner:
 
     def validate(self, dl=None) -> list[float]:
         """[valid_loss, *metrics] over `dl` (default ``dls.valid``), batch-size weighted, without gradients."""
-        return self._validate(None, "valid", dl)
+        return self._validate(self.dls.valid if dl is None else dl, None)
 
-    def _validate(self, bar, label: str, dl=None) -> list[float]:
-        dl = self.dls.valid if dl is None else dl
+    def _validate(self, dl, label: str | None) -> list[float]:
         model = self.model
         _set_mode(model, training=False)
         columns: list[list[Any]] = [[] for _ in range(1 + len(self.metrics))]
         sizes = []
-        total = _safe_len(dl)
         with no_grad():
-            for i, batch in enumerate(dl):
+            for batch in _batches(dl, label and f"{label} valid"):
                 xs, y = _split(batch)
                 preds = model(*xs)
                 columns[0].append(_scalar(self.loss_func(preds, y)))
                 for column, metric in zip(columns[1:], self.metrics):
                     column.append(_scalar(metric(preds, y)))
                 sizes.append(_batch_size(y))
-                if bar is not None:
-                    bar.update(label, i + 1, total)
-        if bar is not None:
-            bar.clear()
         if not sizes:
             raise ValueError("the validation DataLoader gave no batches")
         return [_weighted_mean([_to_float(v) for v in column], sizes) for column in columns]
@@ -222,10 +203,9 @@ class SmoothedLoss:
         return self.average / (1 - self.beta**self.count) if self.count else math.nan
 
 
-def _check_lr(lr) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    return float(lr)
+def _batches(dl, label: str | None):
+    """The batches of `dl`, with a progress bar labelled `label` on a terminal (none if `label` is None)."""
+    return dl if label is None else progress_over(dl, label, keep=False)
 
 
 def _split(batch) -> tuple[list, Any]:
@@ -273,13 +253,6 @@ def _weighted_mean(values: list[float], sizes: list[int]) -> float:
     return sum(v * n for v, n in zip(values, sizes)) / sum(sizes)
 
 
-def _safe_len(dl) -> int | None:
-    try:
-        return len(dl)
-    except TypeError:
-        return None
-
-
 def _name(metric) -> str:
     fn = getattr(metric, "func", metric)  # functools.partial
     return getattr(fn, "__name__", type(fn).__name__)
@@ -303,13 +276,6 @@ def _format_time(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
-def _is_terminal(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 class _Table:
     """fastai's console table: names padded to 8 characters, two spaces between columns."""
 
@@ -323,31 +289,3 @@ class _Table:
     @staticmethod
     def _print(line: str) -> None:
         print(line.rstrip(), flush=True)
-
-
-class _ProgressBar:
-    """A one-line progress bar on stderr, redrawn at most every 0.1 s (shown only on a terminal)."""
-
-    WIDTH = 30
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-        self.last = 0.0
-
-    def update(self, label: str, done: int, total: int | None) -> None:
-        now = time.perf_counter()
-        if now - self.last < 0.1 and done != total:
-            return
-        self.last = now
-        if total:
-            filled = self.WIDTH * done // total
-            text = f"{label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}"
-        else:
-            text = f"{label} {done}"
-        self.stream.write("\r" + text.ljust(70))
-        self.stream.flush()
-
-    def clear(self) -> None:
-        self.stream.write("\r" + " " * 70 + "\r")
-        self.stream.flush()
-        self.last = 0.0

@@ -1,10 +1,12 @@
-"""Shared test setup: hypothesis profiles and the device parameter.
+"""Shared test setup: hypothesis profiles, the device parameter, and measuring peak memory.
 
 The default profile keeps the core suite fast and reproducible; for a longer search run
 ``pytest --hypothesis-profile=thorough``.
 """
 
 from __future__ import annotations
+
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,3 +33,22 @@ def _grad_mode_restored():
     """No test may leave gradient recording switched off for the next one."""
     yield
     assert minigrad.is_grad_enabled(), "a test left no_grad() switched on"
+
+
+@pytest.fixture
+def peak_bytes():
+    """A function giving the most memory (traced by Python, numpy's arrays included) in use above
+    the start while its argument runs; a ValueError it raises is expected and ignored."""
+
+    def measure(fn) -> int:
+        tracemalloc.start()
+        try:
+            fn()
+        except ValueError:
+            pass
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        return peak
+
+    return measure

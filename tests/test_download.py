@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +20,7 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
+from shared_data import DATA, HAVE_MNIST, HAVE_SAMPLE, ROOT, SAMPLE, missing
 
 from minigrad.data import download
 from minigrad.data.download import (
@@ -31,9 +34,6 @@ from minigrad.data.download import (
     untar_data,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-SAMPLE = SHARED / "mnist_sample.tgz"
 SAMPLE_SHA256 = "sha256:8d821d7f0db3172a08bf2a218f69d6f902109844532263ad0f0fb23ec3aeb0b1"
 # The shared IDX files are re-compressed copies: same contents, other bytes than the canonical .gz
 # files, so they are checked here against their own sha256 (from shared/data/README.md).
@@ -50,8 +50,9 @@ class Server:
     """A real HTTP server on 127.0.0.1 serving the files under ``root``.
 
     ``plan[path]`` lists how to answer the next requests for ``path``: "cut" (announce the full
-    Content-Length, send half, close), "503", or "stall" (say nothing for 5 s, then close).
-    Requests beyond the plan are served normally. ``requests`` records every path asked for.
+    Content-Length, send half, close), "503", "stall" (say nothing for 5 s, then close), "hang"
+    (send half, then nothing for 5 s) or "trickle:<s>" (send the file a byte at a time, <s> seconds
+    apart). Requests beyond the plan are served normally. ``requests`` records every path asked for.
     """
 
     def __init__(self, root: Path) -> None:
@@ -76,13 +77,27 @@ class Server:
                     self.send_error(503)
                 elif action == "stall":
                     time.sleep(5.0)
-                elif action == "cut":
-                    data = (root / self.path.lstrip("/")).read_bytes()
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data[: len(data) // 2])
+                else:
+                    try:
+                        self.send_part(action)
+                    except (BrokenPipeError, ConnectionResetError):  # the client gave up
+                        pass
 
+            def send_part(self, action: str) -> None:
+                data = (root / self.path.lstrip("/")).read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if action.startswith("trickle:"):
+                    for byte in data:
+                        self.wfile.write(bytes([byte]))
+                        time.sleep(float(action.partition(":")[2]))
+                    return
+                self.wfile.write(data[: len(data) // 2])
+                if action == "hang":
+                    time.sleep(5.0)
+
+        self.root = root
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
@@ -116,10 +131,10 @@ def count_pngs(folder: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def shared() -> Path:
-    """The real data in ../shared/data; the tests that need it are skipped without it."""
-    if not SAMPLE.is_file() or not all((SHARED / "mnist" / f).is_file() for f in IDX_SHA256):
-        pytest.skip(f"real MNIST data not found in {SHARED} (see shared/data/README.md)")
-    return SHARED
+    """The real data (see shared_data.py); the tests that need it are skipped without it."""
+    if not (HAVE_SAMPLE and HAVE_MNIST):
+        pytest.skip(missing("the real MNIST data (mnist_sample.tgz and mnist/*.gz)"))
+    return DATA
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +163,17 @@ def server(shared, tmp_path, small_sample, home) -> Server:
     (www / "small").mkdir(parents=True)
     (www / "mnist_sample.tgz").symlink_to(SAMPLE)
     (www / "small" / "mnist_sample.tgz").symlink_to(small_sample)
-    (www / "mnist").symlink_to(SHARED / "mnist")
+    (www / "mnist").symlink_to(DATA / "mnist")
     server = Server(www)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def made_up_server(tmp_path, home) -> Server:
+    """Serves the folder made-up/, where each test puts made-up files: no real data needed."""
+    (tmp_path / "made-up").mkdir()
+    server = Server(tmp_path / "made-up")
     yield server
     server.stop()
 
@@ -171,7 +195,9 @@ def test_untar_data_from_http_server_extracts_the_real_sample(server, home):
     assert count_pngs(folder) == SAMPLE_COUNTS
     assert (folder / "labels.csv").read_text().startswith("name,label")
     assert sha256(home / "archive" / "mnist_sample.tgz") == SAMPLE_SHA256
-    assert sorted(p.name for p in (home / "data").iterdir()) == ["mnist_sample"]
+    assert sorted(p.name for p in (home / "data").iterdir()) == [".mnist_sample.source.json", "mnist_sample"]
+    marker = json.loads((home / "data" / ".mnist_sample.source.json").read_text())
+    assert marker == {"urls": [server.url("mnist_sample.tgz")], "checksum": SAMPLE_SHA256}
     assert sorted(p.name for p in (home / "archive").iterdir()) == ["mnist_sample.tgz"]
 
 
@@ -209,7 +235,8 @@ def test_failed_force_keeps_the_previous_folder(server, home):
     with pytest.raises(DownloadError):
         untar_data(url, force=True)
     assert (folder / "marker").read_text() == "old"
-    assert sorted(p.name for p in (home / "data").iterdir()) == ["mnist_sample"]
+    assert sorted(p.name for p in (home / "data").iterdir()) == [".mnist_sample.source.json", "mnist_sample"]
+    assert untar_data(url) == folder and (folder / "marker").read_text() == "old"
 
 
 # --- verification ------------------------------------------------------------------------------
@@ -228,7 +255,7 @@ def test_wrong_checksum_names_url_expected_and_actual_and_leaves_nothing(server,
 
 
 def test_md5_checksums_are_verified_too(server, home):
-    source = SHARED / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    source = DATA / "mnist" / "t10k-labels-idx1-ubyte.gz"
     md5 = hashlib.md5(source.read_bytes()).hexdigest()
     url = server.url("mnist/t10k-labels-idx1-ubyte.gz")
 
@@ -282,7 +309,7 @@ def test_connection_cut_halfway_is_retried_then_fails_cleanly(server, home):
 @pytest.mark.parametrize("failure", ["503", "cut", "stall"])
 def test_one_transient_failure_then_success(failure, server, home, monkeypatch):
     server.plan["/mnist_sample.tgz"] = [failure]
-    monkeypatch.setattr(download, "TIMEOUT", (5.0, 0.5))  # so that a stall is a quick read timeout
+    monkeypatch.setattr(download, "STALL_WINDOW", 0.5)  # so that a stall is a quick read timeout
 
     path = download_data(server.url("mnist_sample.tgz"), checksum=SAMPLE_SHA256)
     assert server.count("mnist_sample.tgz") >= 2
@@ -315,10 +342,57 @@ def test_all_mirrors_failing_names_each_url(server, home):
     message = str(error.value)
     assert all(url in message for url in urls)
     assert "404" in message and "503" in message
-    assert "untar_data('/path/to/mnist_sample.tgz')" in message
+    assert "untar_data('/path/to/mnist_sample.tgz')" in message and "--data /path/to/mnist_sample.tgz" in message
     assert server.count("gone/mnist_sample.tgz") == 1
     assert server.count("mnist_sample.tgz") == download.RETRIES + 1
     assert files_under(home) == set()
+
+
+# --- time limits ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limits(monkeypatch):
+    """Tiny time limits, so that each test takes a second or so."""
+    for name, value in {"STALL_WINDOW": 0.3, "MIN_SPEED": 100, "DEADLINE": 10.0, "RETRIES": 1}.items():
+        monkeypatch.setattr(download, name, value)
+
+
+def failing_download(server: Server, home: Path, plan: list[str]) -> tuple[str, str, float]:
+    """Fetch data.bin (129 bytes) from `server`, answering as `plan` says, expecting a DownloadError:
+    (the URL, the error's message, the seconds it took). Nothing may be left behind."""
+    (server.root / "data.bin").write_bytes(bytes(range(129)))
+    server.plan["/data.bin"] = plan
+    url = server.url("data.bin")
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as error:
+        download_data(url)
+    assert files_under(home) == set()
+    return url, str(error.value), time.monotonic() - start
+
+
+def test_a_trickling_download_is_a_stall_naming_url_bytes_and_limit(made_up_server, home, limits):
+    url, message, seconds = failing_download(made_up_server, home, ["trickle:0.05"] * 2)  # 20 bytes/s
+    assert seconds < 3
+    assert f"{url}: stalled: " in message and "under 100 bytes/s (minigrad.data.download.MIN_SPEED" in message
+    assert re.search(r"; \d+ of 129 bytes received", message)
+    assert made_up_server.count("data.bin") == 2  # a stall is retried: another connection may do better
+
+
+def test_a_server_gone_silent_is_a_stall_after_the_window(made_up_server, home, limits):
+    url, message, _ = failing_download(made_up_server, home, ["hang", "hang"])
+    assert f"{url}: stalled: nothing arrived for 0.3 s (minigrad.data.download.STALL_WINDOW)" in message
+    assert "64 of 129 bytes received" in message
+
+
+def test_the_deadline_bounds_an_attempt_however_steady_and_is_not_retried(made_up_server, home, limits, monkeypatch):
+    monkeypatch.setattr(download, "MIN_SPEED", 1)
+    monkeypatch.setattr(download, "DEADLINE", 0.5)
+    url, message, seconds = failing_download(made_up_server, home, ["trickle:0.02"])  # steady, but 2.6 s in all
+    assert seconds < 2
+    assert f"{url}: gave up: the download took over 0.5 s (minigrad.data.download.DEADLINE)" in message
+    assert re.search(r"; \d+ of 129 bytes received", message)
+    assert made_up_server.count("data.bin") == 1
 
 
 # --- single files and file sets ----------------------------------------------------------------
@@ -330,7 +404,7 @@ def test_download_data_single_file(server, home, tmp_path):
 
     path = download_data(url, checksum=f"sha256:{IDX_SHA256[name]}")
     assert path == home / "archive" / name
-    assert path.read_bytes() == (SHARED / "mnist" / name).read_bytes()
+    assert path.read_bytes() == (DATA / "mnist" / name).read_bytes()
     server.stop()
     assert download_data(url, checksum=f"sha256:{IDX_SHA256[name]}") == path
     with pytest.raises(DownloadError, match="Connection refused|Failed to establish"):
@@ -354,16 +428,16 @@ def test_download_data_resource_set_with_mirrors(server, home):
     assert folder == home / "data" / "mnist"
     assert sorted(p.name for p in folder.iterdir()) == sorted(IDX_SHA256)
     for name in IDX_SHA256:
-        assert (folder / name).read_bytes() == (SHARED / "mnist" / name).read_bytes()
+        assert (folder / name).read_bytes() == (DATA / "mnist" / name).read_bytes()
     assert len(server.requests) == 8
     assert download_data(files) == folder
     assert len(server.requests) == 8
 
 
-@pytest.mark.parametrize("root", [SHARED, SHARED / "mnist"])
+@pytest.mark.parametrize("root", [DATA, DATA / "mnist"])
 def test_minigrad_data_folder_with_the_idx_files_is_used_directly(root, shared, home, monkeypatch):
     monkeypatch.setenv("MINIGRAD_DATA", str(root))
-    assert download_data(URLs.MNIST_IDX) == SHARED / "mnist"
+    assert download_data(URLs.MNIST_IDX) == DATA / "mnist"
     assert files_under(home) == set()
 
 
@@ -414,6 +488,65 @@ def test_missing_local_file_and_non_archive_names(home, tmp_path):
         untar_data(tmp_path / "nothing.tgz")
     with pytest.raises(ValueError, match="'labels.csv' is not an archive"):
         untar_data(tmp_path / "labels.csv")
+
+
+# --- what a cached folder or file was made from ------------------------------------------------
+
+
+def archive_saying(path: Path, text: str, mtime_ns: int | None = None) -> Path:
+    """A .tgz at `path` holding data/version.txt with `text` (and modified at `mtime_ns`, if given)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tar_with(path, ("file", "data/version.txt", text))
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+    return path
+
+
+def test_untar_data_extracts_again_when_the_archive_is_another(home, tmp_path):
+    v1 = archive_saying(tmp_path / "v1" / "data.tgz", "one")
+    v2 = archive_saying(tmp_path / "v2" / "data.tgz", "two")
+    assert (untar_data(v1) / "version.txt").read_text() == "one"
+    assert (untar_data(v2) / "version.txt").read_text() == "two"  # another file of the same name
+    mtime = v1.stat().st_mtime_ns
+    assert (untar_data(archive_saying(v1, "three", mtime + 10**9)) / "version.txt").read_text() == "three"
+
+    folder = untar_data(v1)
+    (folder / "mine.txt").write_text("kept")
+    assert untar_data(v1) == folder and (folder / "mine.txt").read_text() == "kept"  # unchanged: not extracted again
+    marker = json.loads((home / "data" / ".data.source.json").read_text())
+    assert marker == {"archive": str(v1.resolve()), "size": v1.stat().st_size, "mtime_ns": mtime + 10**9}
+
+
+def test_a_folder_at_the_destination_not_extracted_from_the_archive_is_replaced(home, tmp_path):
+    (tmp_path / "dest" / "data").mkdir(parents=True)
+    (tmp_path / "dest" / "data" / "version.txt").write_text("someone else's")
+    archive = archive_saying(tmp_path / "data.tgz", "one")
+    assert (untar_data(archive, tmp_path / "dest") / "version.txt").read_text() == "one"
+
+
+def test_untar_data_from_another_url_with_the_same_file_name(made_up_server, home):
+    archive_saying(made_up_server.root / "v1" / "data.tgz", "one")
+    archive_saying(made_up_server.root / "v2" / "data.tgz", "two")
+    v1, v2 = made_up_server.url("v1/data.tgz"), made_up_server.url("v2/data.tgz")
+
+    assert (untar_data(v1) / "version.txt").read_text() == "one"
+    assert (untar_data(v2) / "version.txt").read_text() == "two"
+    assert (untar_data(v1) / "version.txt").read_text() == "one"
+    assert made_up_server.requests == ["/v1/data.tgz", "/v2/data.tgz", "/v1/data.tgz"]
+    assert download_data(v1).read_bytes() == (made_up_server.root / "v1" / "data.tgz").read_bytes()
+    assert made_up_server.requests[3:] == []  # the cached download is v1's: reused
+
+
+def test_minigrad_data_naming_a_missing_folder_is_an_error_naming_it(home, tmp_path, monkeypatch):
+    missing_folder = tmp_path / "no-such-folder"
+    monkeypatch.setenv("MINIGRAD_DATA", str(missing_folder))
+    for fetch in (lambda: untar_data(URLs.MNIST_SAMPLE), lambda: download_data(URLs.MNIST_IDX)):
+        with pytest.raises(DownloadError) as error:
+            fetch()  # the real URLs: no network is tried
+        message = str(error.value)
+        assert f"MINIGRAD_DATA is set to {str(missing_folder)!r}, which is not a folder" in message
+        assert "--data" in message
+    assert files_under(home) == set()
 
 
 # --- unsafe and broken archives ----------------------------------------------------------------
@@ -525,9 +658,19 @@ def test_truncated_downloaded_archive_says_how_to_recover(server, home, tmp_path
 # --- progress ----------------------------------------------------------------------------------
 
 
-def test_no_progress_output_when_stderr_is_not_a_terminal(server, home, capfd):
-    download_data(server.url("mnist_sample.tgz"))
-    assert capfd.readouterr().err == ""
+def test_progress_lines_when_stderr_is_not_a_terminal(made_up_server, home, monkeypatch, capfd):
+    (made_up_server.root / "data.bin").write_bytes(bytes(range(129)))
+    made_up_server.plan["/data.bin"] = ["trickle:0.005"]  # about 0.7 s
+    monkeypatch.setattr(download, "PROGRESS_INTERVAL", 0.1)
+    url = made_up_server.url("data.bin")
+
+    assert download_data(url).read_bytes() == bytes(range(129))
+    lines = capfd.readouterr().err.splitlines()
+    assert lines[0] == f"{url}:   0% 0.0 MB"
+    periodic = re.compile(rf"{re.escape(url)}: +\d{{1,3}}% 0\.0 MB")  # "  5%", " 42%": done so far
+    assert [line for line in lines[1:-1] if periodic.fullmatch(line)] == lines[1:-1]
+    assert len(lines) >= 4
+    assert re.fullmatch(rf"{re.escape(url)}: 100% 0\.0 MB, done in \d+\.\d s", lines[-1])
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")

@@ -1,44 +1,32 @@
-"""The examples, run end to end as scripts on the real MNIST data in ../shared/data.
+"""The examples, run end to end as scripts on the real MNIST data (found as shared_data.py says).
 
 Each runs in a subprocess from the project root with $MINIGRAD_HOME in a temporary folder (so
 nothing is written to the user's home) and $MINIGRAD_DATA unset (so only --data is used); the
 figures they print are checked. MNIST_SAMPLE is extracted once per session and passed as a folder.
+Their command lines are checked too, on tiny made-up data sets laid out as the real ones.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
+from shared_data import HAVE_SAMPLE, IDX_FILES, MNIST, ROOT, SAMPLE, missing, needs_mnist, needs_sample
 
 import minigrad as mg
-from minigrad.data import untar_data
+from minigrad.data import save_image, untar_data, write_idx
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-SAMPLE_ARCHIVE = SHARED / "mnist_sample.tgz"
-MNIST_IDX = SHARED / "mnist"
-IDX_FILES = (
-    "train-images-idx3-ubyte.gz",
-    "train-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-)
 EXAMPLES = ("pixel_similarity", "sgd_quadratic", "linear_model", "simple_net", "mnist_full")
 TAKES_DATA = {"pixel_similarity", "linear_model", "simple_net", "mnist_full"}
 
-needs_sample = pytest.mark.skipif(
-    not SAMPLE_ARCHIVE.is_file(), reason=f"real MNIST_SAMPLE not found at {SAMPLE_ARCHIVE} (see shared/data/README.md)"
-)
-needs_mnist = pytest.mark.skipif(
-    not all((MNIST_IDX / f).is_file() for f in IDX_FILES),
-    reason=f"full MNIST IDX files not found in {MNIST_IDX} (see shared/data/README.md)",
-)
 needs_cuda = pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")
 
 # The accuracy each must reach on the validation (for mnist_full: test) set.
@@ -47,11 +35,11 @@ THRESHOLDS = {"scratch": 0.965, "optimizer": 0.975, "learner": 0.975, "simple_ne
 FINAL = re.compile(r"^(\w+): final validation accuracy (\d\.\d{4})$", re.M)
 
 
-def run(script: str, *args, home: Path, timeout: float = 300) -> str:
-    """Run examples/<script>.py with `args` from the project root; its stdout, after checking it succeeded."""
+def start(script: str, *args, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run examples/<script>.py with `args` from the project root, and return how it went."""
     env = dict(os.environ, MINIGRAD_HOME=str(home))
     env.pop("MINIGRAD_DATA", None)
-    proc = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(Path("examples") / f"{script}.py"), *map(str, args)],
         cwd=ROOT,
         env=env,
@@ -59,6 +47,11 @@ def run(script: str, *args, home: Path, timeout: float = 300) -> str:
         text=True,
         timeout=timeout,
     )
+
+
+def run(script: str, *args, home: Path, timeout: float = 300) -> str:
+    """Run examples/<script>.py with `args`; its stdout, after checking it succeeded."""
+    proc = start(script, *args, home=home, timeout=timeout)
     assert proc.returncode == 0, f"{script} {' '.join(map(str, args))} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -87,9 +80,9 @@ def table_rows(out: str) -> list[list[str]]:
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     """MNIST_SAMPLE extracted once for the whole session (the folder holding train/ and valid/)."""
-    if not SAMPLE_ARCHIVE.is_file():
-        pytest.skip(f"real MNIST_SAMPLE not found at {SAMPLE_ARCHIVE} (see shared/data/README.md)")
-    return untar_data(SAMPLE_ARCHIVE, dest=tmp_path_factory.mktemp("data"))
+    if not HAVE_SAMPLE:
+        pytest.skip(missing("the real MNIST_SAMPLE (mnist_sample.tgz)"))
+    return untar_data(SAMPLE, dest=tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +98,87 @@ def test_help(script, tmp_path):
     assert out.startswith("usage:")
     for option in ("--seed", "--device") + (("--data",) if script in TAKES_DATA else ()):
         assert option in out
+
+
+# ---- command lines, on made-up data ------------------------------------------------------------------
+def made_up_sample(path: Path, threes: int, sevens: int = 3) -> Path:
+    """An archive laid out as mnist_sample.tgz, with `threes` and `sevens` random digits per split."""
+    rng = np.random.default_rng(threes)
+    folder = path.parent / "made_up" / "mnist_sample"
+    for split in ("train", "valid"):
+        for digit, count in (("3", threes), ("7", sevens)):
+            for i in range(count):
+                save_image(rng.integers(0, 256, (28, 28), dtype=np.uint8), folder / split / digit / f"{i}.png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(folder, arcname="mnist_sample")
+    shutil.rmtree(folder.parent)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_sample(tmp_path_factory) -> Path:
+    return made_up_sample(tmp_path_factory.mktemp("tiny") / "mnist_sample.tgz", threes=4)
+
+
+@pytest.fixture(scope="module")
+def tiny_idx(tmp_path_factory) -> Path:
+    """A folder of the four IDX files, with 20 random training and 10 test digits."""
+    folder = tmp_path_factory.mktemp("tiny_idx")
+    rng = np.random.default_rng(0)
+    shapes = ((20, 28, 28), (20,), (10, 28, 28), (10,))  # images and labels, train then test
+    for name, shape in zip(IDX_FILES, shapes):
+        write_idx(rng.integers(0, 256 if len(shape) > 1 else 10, shape, dtype=np.uint8), folder / name)
+    return folder
+
+
+BAD_OPTIONS = [
+    ("linear_model", ["--bs", "0"], "argument --bs: expected an integer > 0, got '0'"),
+    ("linear_model", ["--epochs", "-1"], "argument --epochs: expected an integer >= 0, got '-1'"),
+    ("linear_model", ["--lr", "-1"], "argument --lr: expected a finite number > 0, got '-1'"),
+    ("linear_model", ["--lr", "nan"], "argument --lr: expected a finite number > 0, got 'nan'"),
+    ("simple_net", ["--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+    ("simple_net", ["--hidden", "two"], "argument --hidden: expected an integer > 0, got 'two'"),
+    ("mnist_full", ["--lr", "inf"], "argument --lr: expected a finite number > 0, got 'inf'"),
+    ("sgd_quadratic", ["--steps", "-3"], "argument --steps: expected an integer >= 0, got '-3'"),
+    ("pixel_similarity", ["--data", "no/such/place"], "argument --data: no/such/place: no such file or folder"),
+    ("mnist_full", ["--data", "docs"], "argument --data: docs: expected a folder holding train-images-idx3-ubyte.gz"),
+    ("pixel_similarity", ["--data", "docs"], "argument --data: docs: expected mnist_sample.tgz, its extracted folder"),
+    (
+        "sgd_quadratic",
+        ["--save-dir", "README.md"],
+        "argument --save-dir: README.md: README.md is a file; expected a folder",
+    ),
+    ("pixel_similarity", ["--save-dir", "README.md/out"], "--save-dir: README.md/out: README.md is a file"),
+]
+
+
+@pytest.mark.parametrize("script, args, message", BAD_OPTIONS, ids=[f"{s} {' '.join(a)}" for s, a, _ in BAD_OPTIONS])
+def test_a_bad_option_is_a_usage_error_without_traceback(script, args, message, tmp_path):
+    proc = start(script, *args, home=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("usage: ") and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not (tmp_path / "data").exists()  # refused before any work
+
+
+def test_zero_epochs_trains_nothing_and_prints_the_baselines(tiny_sample, tiny_idx, tmp_path):
+    out = run("linear_model", "--data", tiny_sample, "--epochs", 0, home=tmp_path)
+    assert set(finals(out)) == {"scratch", "optimizer", "learner"}, out
+    assert "batch_accuracy" not in out.replace("epoch     train_loss  valid_loss  batch_accuracy  time", "")
+    for script, data in (("simple_net", tiny_sample), ("mnist_full", tiny_idx)):
+        out = run(script, "--data", data, "--epochs", 0, home=tmp_path)
+        assert list(finals(out)) == [script] and table_rows(out) == [], out
+
+
+def test_data_archives_of_the_same_name_are_told_apart(tmp_path):
+    """--data v1/mnist_sample.tgz, then v2/mnist_sample.tgz: the second run reads v2, not v1's cached folder."""
+    v1 = made_up_sample(tmp_path / "v1" / "mnist_sample.tgz", threes=2)
+    v2 = made_up_sample(tmp_path / "v2" / "mnist_sample.tgz", threes=5)
+    home = tmp_path / "home"
+    assert "training images: 2 threes, 3 sevens" in run("pixel_similarity", "--data", v1, home=home)
+    assert "training images: 5 threes, 3 sevens" in run("pixel_similarity", "--data", v2, home=home)
+    assert "training images: 2 threes, 3 sevens" in run("pixel_similarity", "--data", v1, home=home)
 
 
 # ---- the chapter's baselines -----------------------------------------------------------------------------
@@ -173,7 +247,7 @@ def test_simple_net(sample_dir, home):
 @pytest.mark.slow
 @needs_mnist
 def test_mnist_full(home):
-    out = run("mnist_full", "--data", MNIST_IDX, "--seed", 42, home=home)
+    out = run("mnist_full", "--data", MNIST, "--seed", 42, home=home)
     assert "60000 training and 10000 test digits" in out
     assert len(table_rows(out)) == 3
     assert finals(out)["mnist_full"] >= THRESHOLDS["mnist_full"], out
@@ -191,7 +265,7 @@ def test_mnist_full(home):
 )
 def test_on_cuda(script, data, seed, request, home):
     """--device cuda reaches the same accuracies (the weights are drawn on the host, as on the CPU)."""
-    path = request.getfixturevalue("sample_dir") if data == "sample" else MNIST_IDX
+    path = request.getfixturevalue("sample_dir") if data == "sample" else MNIST
     out = run(script, "--data", path, "--seed", seed, "--device", "cuda", home=home)
     acc = finals(out)
     assert acc and all(value >= THRESHOLDS[name] for name, value in acc.items()), out

@@ -10,18 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from shared_data import MNIST, missing
 
 from minigrad.data.idx import read_idx, write_idx
 from minigrad.tensor import Tensor, tensor
 
-MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 IDX_DTYPES = ["uint8", "int8", ">i2", "<i2", "int32", ">f4", "float32", "float64"]
 
 
 def mnist_file(name: str) -> Path:
     path = MNIST / name
     if not path.is_file():
-        pytest.skip(f"real MNIST not found at {path}")
+        pytest.skip(missing(f"the real MNIST file mnist/{name}"))
     return path
 
 
@@ -142,3 +142,31 @@ def test_write_rejects_dtypes_idx_cannot_hold(tmp_path, dtype):
     with pytest.raises(TypeError, match=dtype):
         write_idx(np.zeros(3, dtype=dtype), tmp_path / "x.idx")
     assert list(tmp_path.iterdir()) == []
+
+
+def gzip_bomb(path: Path, header: bytes, zeros: int) -> Path:
+    """A gzip file of `header` then `zeros` zero bytes: small on disk, big once decompressed."""
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(header)
+        block = bytes(1 << 20)
+        for _ in range(zeros >> 20):
+            f.write(block)
+    return path
+
+
+def test_declared_dimensions_are_checked_before_allocating(tmp_path, peak_bytes):
+    huge = idx_bytes(0x0E, (1 << 20, 1 << 20, 1 << 20), bytes(16))  # float64: 2**63 bytes claimed
+    (tmp_path / "huge.idx").write_bytes(huge)
+    (tmp_path / "huge.idx.gz").write_bytes(gzip.compress(huge))
+    for name in ("huge.idx", "huge.idx.gz"):
+        with pytest.raises(ValueError, match=r"truncated: shape \(1048576, 1048576, 1048576\) of float64 needs"):
+            read_idx(tmp_path / name)
+        assert peak_bytes(lambda name=name: read_idx(tmp_path / name)) < 16 << 20
+
+
+def test_a_gzip_bomb_is_not_decompressed_past_what_the_header_declares(tmp_path, peak_bytes):
+    bomb = gzip_bomb(tmp_path / "bomb.idx.gz", idx_bytes(0x08, (3,), b""), 256 << 20)
+    assert bomb.stat().st_size < 2 << 20
+    with pytest.raises(ValueError, match="trailing garbage"):
+        read_idx(bomb)
+    assert peak_bytes(lambda: read_idx(bomb)) < 16 << 20

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from shared_data import HAVE_SAMPLE, MNIST, SAMPLE, missing
 
 from minigrad.data.idx import read_idx
 from minigrad.data.images import center_crop, get_image_files, load_image, load_image_folder, save_image
 from minigrad.tensor import Tensor, tensor
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 @pytest.fixture(scope="session")
 def mnist_sample(tmp_path_factory) -> Path:
     """MNIST_SAMPLE extracted once per session into a temporary folder."""
-    archive = DATA / "mnist_sample.tgz"
-    if not archive.is_file():
-        pytest.skip(f"MNIST_SAMPLE archive not found at {archive}")
+    if not HAVE_SAMPLE:
+        pytest.skip(missing("the real MNIST_SAMPLE (mnist_sample.tgz)"))
     dest = tmp_path_factory.mktemp("mnist_sample")
-    with tarfile.open(archive) as tar:
+    with tarfile.open(SAMPLE) as tar:
         tar.extractall(dest, filter="data")
     return dest / "mnist_sample"
 
@@ -49,7 +48,7 @@ def test_load_real_png_matches_the_idx_digit(mnist_sample):
     image = load_image(mnist_sample / "train" / "3" / "7.png")
     assert isinstance(image, Tensor)
     assert image.shape == (28, 28) and image.dtype == np.uint8
-    idx = DATA / "mnist" / "t10k-images-idx3-ubyte.gz"
+    idx = MNIST / "t10k-images-idx3-ubyte.gz"
     if idx.is_file():
         valid_digit = load_image(mnist_sample / "valid" / "7" / "0.png")
         np.testing.assert_array_equal(valid_digit.numpy(), read_idx(idx).numpy()[0])
@@ -98,12 +97,30 @@ def test_load_non_image_file(tmp_path, content):
     assert str(path) in str(info.value)
 
 
-def test_load_truncated_png(tmp_path):
+@pytest.mark.parametrize("keep", [4, 8, 20, 33, 60, 200, 0.5, 0.9], ids=lambda k: f"keep-{k}")
+def test_load_truncated_png_says_truncated(tmp_path, keep):
+    """Cut inside the signature, the header chunk or the pixel data: always "truncated"."""
     path = write_png(tmp_path / "cut.png", RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8))
-    path.write_bytes(path.read_bytes()[:200])
-    with pytest.raises(ValueError, match="cannot decode") as info:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep) if isinstance(keep, float) else keep])
+    with pytest.raises(ValueError, match=f"^truncated PNG file: {re.escape(str(path))}"):
         load_image(path)
-    assert str(path) in str(info.value)
+
+
+def test_load_corrupt_png_says_corrupt(tmp_path):
+    path = write_png(tmp_path / "bad.png", RNG.integers(0, 256, (64, 64), dtype=np.uint8))
+    data = bytearray(path.read_bytes())
+    data[60:80] = bytes(20)  # inside the compressed pixels
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=f"^corrupt PNG file: {re.escape(str(path))}"):
+        load_image(path)
+
+
+def test_load_decompression_bomb_is_a_value_error_naming_the_file(tmp_path, monkeypatch):
+    path = write_png(tmp_path / "bomb.png", np.zeros((100, 100), dtype=np.uint8))  # tiny on disk
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # pillow refuses more than twice this
+    with pytest.raises(ValueError, match=f"refusing to decode {re.escape(str(path))}, a possible decompression bomb"):
+        load_image(path)
 
 
 # ---- save_image ---------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 
 import minigrad as mg
 from minigrad.data import DataLoader, DataLoaders, TensorDataset
-from minigrad.learner import Learner, Recorder, _format_time, _ProgressBar
+from minigrad.learner import Learner, Recorder, _format_time
 from minigrad.optim import SGD, Adam
 
 
@@ -228,14 +227,16 @@ def test_construction_errors():
         Learner(dls, model, mnist_loss, lr=-1)
 
 
-def test_format_time_and_progress_bar():
+def test_format_time():
     assert _format_time(0.4) == "00:00" and _format_time(75) == "01:15" and _format_time(3725) == "1:02:05"
-    stream = io.StringIO()
-    bar = _ProgressBar(stream)
-    bar.update("epoch 1/2 train", 5, 10)
-    assert stream.getvalue().startswith("\repoch 1/2 train [###############...............] 5/10")
-    bar.clear()
-    assert stream.getvalue().endswith("\r")
+
+
+def test_lr_is_checked_like_the_optimizers_do():
+    learn = Learner(DataLoaders(DataLoader(range(4)), DataLoader(range(4))), LinearModel(2), mnist_loss, show=False)
+    for bad in (0, -1.0, float("nan"), True, "0.1"):
+        with pytest.raises(ValueError, match=r"^Learner\.fit: lr must be"):
+            learn.fit(1, lr=bad)
+    assert learn.lr == learn.opt.lr == 1e-3
 
 
 def test_recorder_values_rows():

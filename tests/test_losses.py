@@ -56,8 +56,11 @@ def floats(lo=-5.0, hi=5.0):
     return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
 
 
+FLOATS = floats()
+
+
 @st.composite
-def pairs(draw, elements=floats(), target_elements=floats()):
+def pairs(draw, elements=FLOATS, target_elements=FLOATS):
     shape = draw(shapes)
     return (
         draw(hnp.arrays(np.float64, shape, elements=elements)),
@@ -189,7 +192,7 @@ def test_loss_gradients(loss, ref, xs, ts, data):
     if loss is F.l1_loss:  # |d| has a kink at d = 0, where finite differences can't agree
         x = np.where(np.abs(x - t) < 1e-3, t + 0.5, x)
     for reduction in REDUCTIONS:
-        assert mg.gradcheck(lambda a: loss(a, t64(t), reduction=reduction), [t64(x)])
+        assert mg.gradcheck(lambda a, r=reduction: loss(a, t64(t), reduction=r), [t64(x)])
     if loss is not F.mnist_loss:  # mnist_loss's targets select, they are not differentiable
         assert mg.gradcheck(lambda a, b: loss(a, b), [t64(x), t64(t)])
 
@@ -233,6 +236,26 @@ def test_bce_is_finite_at_zero_and_one():
     np.testing.assert_allclose(loss.numpy()[2:], 0.0, atol=1e-6)
     loss.sum().backward()
     assert np.isfinite(p.grad.numpy()).all()
+
+
+@pytest.mark.parametrize(
+    "probabilities, found",
+    [([0.5, 1.5], "1.5"), ([-0.25, 0.5], "-0.25"), ([float("nan"), 0.5], "nan"), ([3.0, -2.0], "-2")],
+)
+def test_bce_refuses_inputs_outside_zero_one_and_suggests_logits(probabilities, found):
+    """Logits passed by mistake were clamped silently, with zero gradient; PyTorch raises, and so do we."""
+    with pytest.raises(
+        ValueError, match=rf"^binary_cross_entropy: the input must be in \[0, 1\], found {found} \(logits\? "
+    ):
+        F.binary_cross_entropy(mg.tensor(probabilities, requires_grad=True), mg.tensor([1.0, 0.0]))
+    with pytest.raises(ValueError, match="binary_cross_entropy_with_logits takes them"):
+        F.binary_cross_entropy(mg.tensor(probabilities), mg.tensor([1.0, 0.0]))
+
+
+def test_bce_refuses_targets_outside_zero_one():
+    with pytest.raises(ValueError, match=r"^binary_cross_entropy: the target must be in \[0, 1\], found 2$"):
+        F.binary_cross_entropy(mg.tensor([0.5, 0.5]), mg.tensor([2.0, 0.0]))
+    assert F.binary_cross_entropy(mg.zeros(0), mg.zeros(0), reduction="sum").item() == 0.0  # nothing to check
 
 
 def test_bce_eps_can_be_chosen():
@@ -294,8 +317,8 @@ def test_cross_entropy_and_nll_gradients(problem):
     logits, target = problem
     y = mg.tensor(target)
     for reduction in REDUCTIONS:
-        assert mg.gradcheck(lambda a: F.cross_entropy(a, y, reduction=reduction), [t64(logits)])
-        assert mg.gradcheck(lambda a: F.nll_loss(a, y, reduction=reduction), [t64(logits)])
+        assert mg.gradcheck(lambda a, r=reduction: F.cross_entropy(a, y, reduction=r), [t64(logits)])
+        assert mg.gradcheck(lambda a, r=reduction: F.nll_loss(a, y, reduction=r), [t64(logits)])
 
 
 def test_cross_entropy_gradient_is_softmax_minus_one_hot():

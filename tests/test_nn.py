@@ -112,7 +112,7 @@ def test_frozen_parameter_and_reassignment_rules():
     del m.sub
     assert list(m.children()) == []
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'sub'"):
-        m.sub
+        _ = m.sub
 
 
 def test_an_op_result_is_not_a_parameter():
@@ -496,3 +496,19 @@ def test_module_to_a_device_and_state_dicts_across_devices(device, tmp_path):
     back.load_state_dict(model.state_dict())  # and device values into CPU parameters
     assert all(p.device == "cpu" for p in back.parameters())
     np.testing.assert_allclose(back(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_repr_of_a_module_containing_itself_prints_it_once_and_marks_the_cycle():
+    net = nn.Sequential(nn.Linear(2, 2))
+    net.me = net
+    assert repr(net) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=2, out_features=2, bias=True)\n"
+        "  (me): Sequential(<cycle: printed above>)\n"
+        ")"
+    )
+    a, b = nn.Sequential(), nn.Sequential()
+    a.b, b.a = b, a
+    assert repr(a) == "Sequential(\n  (b): Sequential(\n    (a): Sequential(<cycle: printed above>)\n  )\n)"
+    shared = nn.ReLU()
+    assert repr(nn.Sequential(shared, shared)) == "Sequential(\n  (0): ReLU()\n  (1): ReLU()\n)"  # shared: no cycle

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
-from minigrad import nn
-from minigrad.serialization import MARKER, SerializationError, load, save
+from minigrad import nn, serialization
+from minigrad.serialization import MARKER, MAX_DEPTH, SerializationError, load, save
 
 DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]
 
@@ -150,14 +150,26 @@ def test_a_failed_save_leaves_no_new_file(tmp_path):
     assert leftovers(tmp_path, set()) == []
 
 
-def test_a_save_that_fails_when_replacing_cleans_up(tmp_path):
+def test_saving_to_a_folder_names_it_and_leaves_it_alone(tmp_path):
     target = tmp_path / "taken"
     target.mkdir()
     (target / "inside.txt").write_text("keep me")
-    with pytest.raises(OSError):
-        save({"a": mg.ones(2)}, target)  # the complete temp file can't replace a folder
+    with pytest.raises(IsADirectoryError, match=f"can't write {target}: it is a folder"):
+        save({"a": mg.ones(2)}, target)
     assert (target / "inside.txt").read_text() == "keep me"
     assert leftovers(tmp_path, {"taken"}) == []
+
+
+def test_nesting_deeper_than_load_reads_is_refused_by_save(tmp_path):
+    deep: list = []
+    for _ in range(MAX_DEPTH + 1):
+        deep = [deep]
+    looped: list = []
+    looped.append(looped)
+    for obj in (deep, {"a": looped}):
+        with pytest.raises(ValueError, match=f"nested more than {MAX_DEPTH} deep"):
+            save(obj, tmp_path / "deep.npz")
+    assert leftovers(tmp_path, set()) == []
 
 
 def test_saving_into_a_missing_folder_names_it(tmp_path):
@@ -268,5 +280,84 @@ def test_corrupt_headers_are_errors_naming_the_path(tmp_path, entries, message):
         load(path)
 
 
-def test_serialization_error_is_a_value_error():
-    assert issubclass(SerializationError, ValueError)
+def test_serialization_error_is_a_value_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("not weights")
+    try:
+        load(tmp_path / "notes.txt")
+    except ValueError as caught:  # code that catches ValueError around load() keeps working
+        assert type(caught) is SerializationError and "notes.txt" in str(caught)
+    else:
+        pytest.fail("load() of a text file raised nothing")
+
+
+# ---- crafted files: refused before any allocation ------------------------------------------------
+def npy_entry(header: str, data: bytes = b"") -> bytes:
+    """A .npy entry (format 1.0) with the given header text, padded as numpy pads it."""
+    text = header.encode("latin1")
+    text += b" " * (-(10 + len(text) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + data
+
+
+def marker_entry(tree_json: str) -> bytes:
+    buf = io.BytesIO()
+    text = '{"format": "minigrad", "version": 1, "tree": ' + tree_json + "}"
+    np.lib.format.write_array(buf, np.frombuffer(text.encode(), dtype=np.uint8))
+    return buf.getvalue()
+
+
+def write_entries(path, entries: dict, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+ONE_TENSOR = '{"type": "tensor", "key": "t0"}'
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["(100000, 100000, 1000)", "(" + "1, " * 30 + "2**62)".replace("2**62", str(2**62))],
+    ids=["80-TB", "2**65-bytes"],
+)
+def test_a_header_claiming_a_huge_shape_is_refused_before_allocating(tmp_path, shape, peak_bytes):
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }"
+    path = write_entries(
+        tmp_path / "huge.npz", {f"{MARKER}.npy": marker_entry(ONE_TENSOR), "t0.npy": npy_entry(header)}
+    )
+    with pytest.raises(SerializationError, match=r"huge.npz: corrupt or truncated entry 't0.npy': its header declares"):
+        load(path)
+    assert peak_bytes(lambda: load(path)) < 16 << 20
+
+
+def test_a_header_nested_900_deep_is_refused(tmp_path):
+    deep_tree = '{"type": "list", "items": [' * 900 + "1" + "]}" * 900
+    path = write_entries(tmp_path / "deep.npz", {f"{MARKER}.npy": marker_entry(deep_tree)})
+    with pytest.raises(SerializationError, match=f"deep.npz: corrupt minigrad header.*nested more than {MAX_DEPTH}"):
+        load(path)
+    deep_npy = "{'descr': '<f8', 'fortran_order': False, 'shape': " + "(" * 900 + ")" * 900 + ", }"
+    path = write_entries(
+        tmp_path / "deep2.npz", {f"{MARKER}.npy": marker_entry(ONE_TENSOR), "t0.npy": npy_entry(deep_npy)}
+    )
+    with pytest.raises(SerializationError, match="deep2.npz: corrupt or truncated entry 't0.npy'"):
+        load(path)
+
+
+def test_a_zip_bomb_stops_at_the_size_limit_before_allocating(tmp_path, monkeypatch, peak_bytes):
+    size = 64 << 20
+    header = f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({size},), }}"
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{MARKER}.npy", marker_entry(ONE_TENSOR))
+        with zf.open("t0.npy", "w") as f:
+            f.write(npy_entry(header))
+            for _ in range(size >> 20):
+                f.write(bytes(1 << 20))
+    assert path.stat().st_size < size // 100
+    with pytest.raises(SerializationError, match=r"'t0.npy'.*67,108,864 bytes.*more than max_bytes=1,000,000"):
+        load(path, max_bytes=1_000_000)
+    assert peak_bytes(lambda: load(path, max_bytes=1_000_000)) < 16 << 20
+    monkeypatch.setattr(serialization, "MAX_LOAD_BYTES", 10 << 20)  # the default limit is a setting
+    with pytest.raises(SerializationError, match=r"MAX_LOAD_BYTES"):
+        load(path)
+    assert load(path, max_bytes=size + 1000).shape == (size,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -174,10 +175,47 @@ def test_check_grad_accepts_right_gradients(x, y):
 
 def test_check_grad_rejects_wrong_gradients():
     x = mg.tensor([1.0, 2.0])
-    with pytest.raises(mg.GradcheckError, match=r"input 0 at element \(0,\): analytic .*, numeric"):
+    with pytest.raises(mg.GradcheckError, match=r"d output\[0\] / d input 0 \[0\]: analytic 1.0, numeric 2.0$"):
         check_grad(lambda t: t * t.detach(), x)
     with pytest.raises(mg.GradcheckError, match="input 1"):
         check_grad(lambda a, b: a * b.detach(), x, mg.tensor([3.0, 4.0]))
+
+
+def test_gradcheck_reports_the_jacobian_entry_a_user_can_recognise():
+    """f(x) = sum(x * x.detach()) at 1.5: the analytic derivative is x = 1.5, the true one 2x = 3."""
+    with pytest.raises(
+        mg.GradcheckError,
+        match=r"^gradcheck: gradient mismatch: d output / d input 0 \[0\]: analytic 1.5, numeric 3.0$",
+    ):
+        mg.gradcheck(lambda x: (x * x.detach()).sum(), [mg.tensor([1.5])])
+    with pytest.raises(mg.GradcheckError, match=r"d output / d input 0: analytic 1.5, numeric 3.0$"):
+        mg.gradcheck(lambda x: x * x.detach(), [mg.tensor(1.5)])  # 0-d in and out
+
+
+def test_gradcheck_names_the_failing_output_and_input_elements():
+    def wrong_in_one_place(a, b):  # d out[1, 2] / d b[3] is 5 analytically, 0 really
+        out = (a * b.sum()).reshape(2, 3)
+        mask = mg.tensor([[0.0, 0, 0], [0, 0, 1]])
+        return out + 5 * mask * (b[3] - b[3].detach())
+
+    a, b = mg.randn(6, generator=mg.Generator(0)), mg.randn(4, generator=mg.Generator(1))
+    with pytest.raises(
+        mg.GradcheckError, match=r"d output\[1, 2\] / d input 1 \[3\]: analytic [\d.-]+, numeric [\d.-]+$"
+    ) as error:
+        mg.gradcheck(wrong_in_one_place, [a, b])
+    analytic, numeric = map(float, re.findall(r"analytic (\S+), numeric (\S+)$", str(error.value))[0])
+    assert analytic - numeric == pytest.approx(5.0)
+
+
+def test_gradcheck_says_when_only_the_weighted_sum_is_out_of_tolerance():
+    def slightly_wrong(t):  # each entry off by 5e-4 (under atol); their weighted sum (weights summing to ~8) by ~4e-3
+        ones = mg.ones(100, dtype=mg.float64)  # a float32 one would win over a 0-d input, as in PyTorch
+        return t * ones + 5e-4 * (t - t.detach()) * ones
+
+    with pytest.raises(
+        mg.GradcheckError, match=r"each entry is within tolerance; a random weighted sum of the output is not"
+    ):
+        mg.gradcheck(slightly_wrong, [mg.tensor(1.0)], atol=1e-3, rtol=0.0)
 
 
 def test_check_grad_tolerances():

@@ -1,34 +1,38 @@
-"""Fetch data sets: mirrors, checksums, retries, atomic writes, safe extraction and a local cache.
+"""Fetch data sets: mirrors, checksums, retries, atomic writes and a local cache (extraction: ``archive.py``).
 
 - ``download_data(url_or_resource)`` fetches one file, or a ``ResourceSet`` of files to a folder.
 - ``untar_data(url)`` fetches an archive and extracts it, returning the extracted folder.
 
 Downloads are cached under ``$MINIGRAD_HOME`` (default ``~/.minigrad``): downloaded files in
-``archive/``, extracted folders and file sets in ``data/``. To work offline, pass a local path or
-a ``file://`` URL, or set ``$MINIGRAD_DATA`` to a folder holding the archives, the extracted
-folders or the files.
+``archive/``, extracted folders and file sets in ``data/``, each extracted folder keyed on the
+archive it came from. To work offline, pass a local path or a ``file://`` URL, or set
+``$MINIGRAD_DATA`` to a folder holding the archives, the extracted folders or the files.
+Each attempt is bounded in time (``DEADLINE``; ``MIN_SPEED`` over ``STALL_WINDOW``) and shows its
+progress on stderr, also when that is not a terminal (every ``PROGRESS_INTERVAL`` seconds).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
+import json
 import os
 import re
 import secrets
-import shutil
-import sys
-import tarfile
 import time
-import zipfile
-import zlib
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 import requests
+import urllib3
+
+from ..files import atomic_open
+from ..progress import Progress, megabytes
+from .archive import ARCHIVE_SUFFIXES, archive_stem, extract
+from .errors import ArchiveError, ChecksumError, DownloadError
 
 __all__ = [
     "ArchiveError",
@@ -41,28 +45,23 @@ __all__ = [
     "untar_data",
 ]
 
-RETRIES = 3  # extra attempts per URL after a transient failure
+# Settings, read at each download: change them here, e.g. ``minigrad.data.download.DEADLINE = 600``.
+RETRIES = 3  # extra attempts per URL after a transient failure (a stall is one)
 BACKOFF = 0.5  # seconds before the first retry, doubled before each next one
-TIMEOUT = (10.0, 60.0)  # (connect, read) timeouts in seconds
+CONNECT_TIMEOUT = 10.0  # seconds to connect to a server
+STALL_WINDOW = 30.0  # seconds: an attempt receiving under MIN_SPEED over this long (or nothing) has stalled
+MIN_SPEED = 1_000  # bytes per second, averaged over STALL_WINDOW
+DEADLINE = 1800.0  # seconds one attempt may take in all, however steadily the bytes come
+PROGRESS_INTERVAL = 5.0  # seconds between progress lines when stderr is not a terminal
 CHUNK_SIZE = 1 << 16
 
 _CHECKSUM = re.compile(r"md5:[0-9a-fA-F]{32}|sha256:[0-9a-fA-F]{64}")
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar", ".zip")
-_CORRUPT_ARCHIVE = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile)
-_TAR_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-_TRANSIENT = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
-class DownloadError(RuntimeError):
-    """Data could not be fetched or extracted; the message says why and what to do."""
-
-
-class ChecksumError(DownloadError):
-    """Fetched data does not have the expected size or digest."""
-
-
-class ArchiveError(DownloadError):
-    """An archive is corrupt, truncated, or holds members that could write outside its folder."""
+_TRANSIENT = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    urllib3.exceptions.HTTPError,  # raised while reading the body (truncated, reset, timed out)
+)
 
 
 class _TransientError(Exception):
@@ -169,7 +168,7 @@ def download_data(
         if checksum is not None:
             raise ValueError("checksum= is for one file; each Resource of a ResourceSet has one")
         return _download_set(resource_or_url, dest, force)
-    source = _resolve(resource_or_url, checksum)
+    source = _choose(_resolve(resource_or_url, checksum), checksum, force)
     return _obtain(source, Path(dest) if dest else _home() / "archive", force, checksum)
 
 
@@ -184,28 +183,37 @@ def untar_data(
 
     The folder is ``dest/<archive name>`` (default ``$MINIGRAD_HOME/data/<archive name>``, e.g.
     ``mnist_sample``), holding the contents of the archive's single top-level folder. An extracted
-    folder found in ``$MINIGRAD_DATA`` or at the destination is returned as is; ``force=True``
-    ignores them and every cached copy, fetches and extracts again, and replaces the old folder
-    once the new one is complete. ``url`` and ``checksum`` are as for ``download_data``.
+    folder found in ``$MINIGRAD_DATA`` is returned as is. One at the destination is returned when it
+    was extracted from this archive: the same local file (path, size and modification time) or the
+    same URLs and checksum, as recorded in ``.<archive name>.source.json`` beside it; otherwise the
+    archive is extracted again. ``force=True`` ignores every cached copy, fetches and extracts
+    again. An old folder is replaced only once the new one is complete. ``url`` and ``checksum``
+    are as for ``download_data``.
     """
     source = _resolve(url, checksum)
     filename = source.name if isinstance(source, Path) else source.filename
-    stem = _archive_stem(filename)
+    stem = archive_stem(filename)
     if stem is None:
-        suffixes = ", ".join(_ARCHIVE_SUFFIXES)
+        suffixes = ", ".join(ARCHIVE_SUFFIXES)
         raise ValueError(f"{filename!r} is not an archive; expected a name ending in {suffixes}")
     target = (Path(dest) if dest else _home() / "data") / stem
     local = _local_data()
-    if not force:
-        for folder in ([local / stem] if local else []) + [target]:
-            if folder.is_dir():
-                return folder
+    if not force and local is not None and (local / stem).is_dir():
+        return local / stem
+    source = _choose(source, checksum, force)
+    identity = _identity(source)
+    if not force and target.is_dir() and _recorded_source(target) == identity:
+        if isinstance(source, Path):
+            _checked_local(source, checksum)
+        return target
     archive = _obtain(source, _home() / "archive", force, checksum)
     if isinstance(source, Resource):
         hint = "delete it or pass force=True to download it again"
     else:
         hint = "replace it with a good copy"
-    _extract(archive, target, hint)
+    _marker(target).unlink(missing_ok=True)
+    extract(archive, target, hint)
+    _record_source(target, identity)
     return target
 
 
@@ -217,9 +225,17 @@ def _home() -> Path:
 
 
 def _local_data() -> Path | None:
-    """The folder named by ``$MINIGRAD_DATA``, or None when it is unset."""
+    """The folder named by ``$MINIGRAD_DATA``, or None when it is unset; a DownloadError if it is no folder."""
     root = os.environ.get("MINIGRAD_DATA")
-    return Path(root).expanduser() if root else None
+    if not root:
+        return None
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        raise DownloadError(
+            f"MINIGRAD_DATA is set to {root!r}, which is not a folder: set it to the folder holding your copies "
+            "of the data sets, or unset it to download them (the examples take a copy as --data PATH)"
+        )
+    return folder
 
 
 def _filename(url: str) -> str:
@@ -227,12 +243,6 @@ def _filename(url: str) -> str:
     if not name:
         raise ValueError(f"cannot tell a file name from the URL {url!r}")
     return name
-
-
-def _archive_stem(filename: str) -> str | None:
-    """``filename`` without its archive suffix, or None if it is not an archive."""
-    lower = filename.lower()
-    return next((filename[: -len(s)] for s in _ARCHIVE_SUFFIXES if lower.endswith(s)), None)
 
 
 def _resolve(source: Resource | str | os.PathLike[str], checksum: str | None) -> Resource | Path:
@@ -254,16 +264,24 @@ def _resolve(source: Resource | str | os.PathLike[str], checksum: str | None) ->
 # --- fetching ----------------------------------------------------------------------------------
 
 
-def _obtain(source: Resource | Path, folder: Path, force: bool, checksum: str | None) -> Path:
-    """A verified local copy of ``source``: the local file itself, a copy in $MINIGRAD_DATA, the
-    cached download in ``folder``, or a fresh download into ``folder``."""
+def _choose(source: Resource | Path, checksum: str | None, force: bool) -> Resource | Path:
+    """Where to take ``source`` from: a local file, its copy in $MINIGRAD_DATA (unless ``force``), or
+    the resource to download (held to ``checksum`` instead of its published one, if given)."""
     if isinstance(source, Path):
-        return _checked_local(source, checksum)
+        return source
     local = _local_data()
     if not force and local is not None and (local / source.filename).is_file():
-        return _checked_local(local / source.filename, checksum)
+        return local / source.filename
     if checksum is not None:
-        source = dataclasses.replace(source, checksum=checksum, size=None)
+        return dataclasses.replace(source, checksum=checksum, size=None)
+    return source
+
+
+def _obtain(source: Resource | Path, folder: Path, force: bool, checksum: str | None) -> Path:
+    """A verified local copy of what ``_choose`` picked: the local file itself, or the cached or fresh
+    download in ``folder``."""
+    if isinstance(source, Path):
+        return _checked_local(source, checksum)
     return _fetch(source, folder, force)
 
 
@@ -290,11 +308,11 @@ def _checked_local(path: Path, checksum: str | None) -> Path:
 def _fetch(resource: Resource, folder: Path, force: bool) -> Path:
     """``folder/filename``, downloaded from the first URL that delivers it intact.
 
-    A file already there is reused (unless ``force``) when it matches the resource's checksum and
-    size, or when the resource has none: files only get that name once complete and verified.
+    A file already there is reused (unless ``force``) when it is the resource's: see ``_cached``.
+    Files only get that name once complete and verified.
     """
     path = folder / resource.filename
-    if not force and path.is_file() and _matches(path, resource):
+    if not force and _cached(path, resource):
         return path
     folder.mkdir(parents=True, exist_ok=True)
     failures: list[DownloadError] = []
@@ -313,7 +331,10 @@ def _download(url: str, path: Path, resource: Resource) -> None:
     try:
         _get_with_retries(url, part)
         _verify(part, url, resource.checksum, resource.size)
+        _marker(path).unlink(missing_ok=True)
         os.replace(part, path)
+        if resource.checksum is None and resource.size is None:  # then its URL is all that identifies it
+            _record_source(path, {"url": url})
     finally:
         part.unlink(missing_ok=True)
 
@@ -330,18 +351,19 @@ def _get_with_retries(url: str, dest: Path) -> None:
 
 
 def _get(url: str, dest: Path) -> None:
-    """One streaming GET of ``url`` into ``dest``."""
+    """One streaming GET of ``url`` into ``dest``, within DEADLINE and above MIN_SPEED."""
+    start = time.monotonic()
     try:
-        with requests.get(url, stream=True, timeout=TIMEOUT, headers={"Accept-Encoding": "identity"}) as response:
+        timeout = (CONNECT_TIMEOUT, STALL_WINDOW)
+        with requests.get(url, stream=True, timeout=timeout, headers={"Accept-Encoding": "identity"}) as response:
             response.raise_for_status()
             length = response.headers.get("Content-Length", "")
             expected = int(length) if length.isdigit() else None
-            received = 0
-            with open(dest, "wb") as out, _Progress(url, expected) as progress:
-                for chunk in response.iter_content(CHUNK_SIZE):
-                    out.write(chunk)
-                    received += len(chunk)
-                    progress.update(received)
+            with (
+                open(dest, "wb") as out,
+                Progress(url, expected, describe=megabytes, interval=PROGRESS_INTERVAL) as progress,
+            ):
+                received = _copy_body(response, out, progress, start)
     except requests.HTTPError as exc:
         status = f"{url}: HTTP {exc.response.status_code} {exc.response.reason}"
         if exc.response.status_code >= 500:
@@ -355,43 +377,52 @@ def _get(url: str, dest: Path) -> None:
         raise _TransientError(f"{url}: connection closed after {received:,} of {expected:,} bytes")
 
 
+def _copy_body(response: requests.Response, out: BinaryIO, progress: Progress, start: float) -> int:
+    """Write the body to ``out`` as it arrives; the number of bytes. A DownloadError past DEADLINE (since
+    ``start``), a _TransientError when under MIN_SPEED over STALL_WINDOW: both name the limit hit."""
+    url = progress.label
+    read = getattr(response.raw, "read1", response.raw.read)  # urllib3 < 2.2 has no read1: read fills whole chunks
+    received = window_received = 0
+    window_start = time.monotonic()
+    while True:
+        try:
+            chunk = read(CHUNK_SIZE, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError:
+            limit = f"nothing arrived for {STALL_WINDOW:g} s (minigrad.data.download.STALL_WINDOW)"
+            raise _TransientError(f"{url}: stalled: {limit}; {_so_far(received, progress.total)}") from None
+        if not chunk:
+            return received
+        out.write(chunk)
+        received += len(chunk)
+        progress.update(received)
+        now = time.monotonic()
+        if now - start > DEADLINE:
+            limit = f"took over {DEADLINE:g} s (minigrad.data.download.DEADLINE)"
+            raise DownloadError(f"{url}: gave up: the download {limit}; {_so_far(received, progress.total)}")
+        if now - window_start >= STALL_WINDOW:
+            if received - window_received < MIN_SPEED * (now - window_start):
+                limit = (
+                    f"{received - window_received:,} bytes in {now - window_start:.1f} s, under "
+                    f"{MIN_SPEED:,} bytes/s (minigrad.data.download.MIN_SPEED, over STALL_WINDOW = {STALL_WINDOW:g} s)"
+                )
+                raise _TransientError(f"{url}: stalled: {limit}; {_so_far(received, progress.total)}")
+            window_start, window_received = now, received
+
+
+def _so_far(received: int, total: int | None) -> str:
+    return f"{received:,} of {total:,} bytes received" if total is not None else f"{received:,} bytes received"
+
+
 def _all_failed(resource: Resource, failures: list[DownloadError]) -> DownloadError:
     kind = ChecksumError if all(isinstance(f, ChecksumError) for f in failures) else DownloadError
-    function = "untar_data" if _archive_stem(resource.filename) else "download_data"
+    function = "untar_data" if archive_stem(resource.filename) else "download_data"
     reasons = "".join(f"\n  {failure}" for failure in failures)
     return kind(
         f"could not download {resource.filename}:{reasons}\n"
         f"If you have a copy, pass its path, e.g. {function}('/path/to/{resource.filename}'), "
-        f"or put it in a folder and set MINIGRAD_DATA=/that/folder."
+        f"or put it in a folder and set MINIGRAD_DATA=/that/folder; "
+        f"the examples take it as --data /path/to/{resource.filename} (or its folder)."
     )
-
-
-class _Progress:
-    """A progress line on stderr during a download; silent unless stderr is a terminal."""
-
-    def __init__(self, label: str, total: int | None) -> None:
-        self.label, self.total = label, total
-        self.enabled = sys.stderr is not None and sys.stderr.isatty()
-        self.done, self.shown_at = 0, 0.0
-
-    def update(self, done: int) -> None:
-        self.done = done
-        if self.enabled and time.monotonic() - self.shown_at >= 0.1:
-            self._show()
-
-    def _show(self) -> None:
-        self.shown_at = time.monotonic()
-        percent = f" {100 * self.done // self.total:3d}%" if self.total else ""
-        sys.stderr.write(f"\r{self.label}:{percent} {self.done / 1e6:.1f} MB")
-        sys.stderr.flush()
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.enabled:
-            self._show()
-            sys.stderr.write("\n")
 
 
 # --- verification ------------------------------------------------------------------------------
@@ -416,7 +447,13 @@ def _verify(path: Path, source: str, checksum: str | None, size: int | None) -> 
             raise ChecksumError(f"{source}: {algorithm} mismatch: expected {expected}, got {actual}")
 
 
-def _matches(path: Path, resource: Resource) -> bool:
+def _cached(path: Path, resource: Resource) -> bool:
+    """Whether the file at ``path`` is ``resource``: it has its checksum and size, or, for a resource
+    with neither, it was downloaded from one of its URLs (as recorded beside it)."""
+    if not path.is_file():
+        return False
+    if resource.checksum is None and resource.size is None:
+        return (_recorded_source(path) or {}).get("url") in resource.urls
     try:
         _verify(path, str(path), resource.checksum, resource.size)
     except ChecksumError:
@@ -424,120 +461,32 @@ def _matches(path: Path, resource: Resource) -> bool:
     return True
 
 
-# --- extraction --------------------------------------------------------------------------------
+# --- what a cached file or folder was made from ------------------------------------------------
 
 
-def _extract(archive: Path, target: Path, hint: str) -> None:
-    """Extract ``archive`` to ``target`` via a temporary sibling folder, renamed when complete."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f"{target.name}.part-{secrets.token_hex(4)}")
-    staging.mkdir()
+def _identity(source: Resource | Path) -> dict:
+    """What an extracted folder comes from: a local archive's path, size and modification time, or the
+    URLs and checksum of a download."""
+    if isinstance(source, Path):
+        if not source.is_file():
+            raise DownloadError(f"{source}: no such file")
+        stat = source.stat()
+        return {"archive": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    return {"urls": list(source.urls), "checksum": source.checksum}
+
+
+def _marker(path: Path) -> Path:
+    """The file recording what ``path`` was made from: hidden, beside it."""
+    return path.with_name(f".{path.name}.source.json")
+
+
+def _recorded_source(path: Path) -> dict | None:
     try:
-        try:
-            if archive.name.lower().endswith(".zip"):
-                _unzip(archive, staging)
-            else:
-                _untar(archive, staging)
-        except _CORRUPT_ARCHIVE as exc:
-            raise ArchiveError(f"{archive} is corrupt or truncated: {exc}; {hint}") from exc
-        _replace_folder(_single_folder(staging), target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        return json.loads(_marker(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
-def _single_folder(folder: Path) -> Path:
-    """The only entry of ``folder`` if it is a folder (the archive's top folder), else ``folder``.
-
-    Whatever that folder is called in the archive, it is renamed after the archive.
-    """
-    entries = list(folder.iterdir())
-    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
-        return entries[0]
-    return folder
-
-
-def _replace_folder(new: Path, target: Path) -> None:
-    """Rename ``new`` to ``target``; an existing ``target`` is moved aside, then removed."""
-    if not target.exists():
-        os.replace(new, target)
-        return
-    old = target.with_name(f"{target.name}.old-{secrets.token_hex(4)}")
-    os.replace(target, old)
-    try:
-        os.replace(new, target)
-    except OSError:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _untar(archive: Path, dest: Path) -> None:
-    with tarfile.open(archive) as tar:
-        members = tar.getmembers()
-        _check_tar_members(members)
-        tar.extractall(dest, members=members, **_TAR_FILTER)
-
-
-def _unzip(archive: Path, dest: Path) -> None:
-    with zipfile.ZipFile(archive) as zf:
-        for name in zf.namelist():
-            _member_parts(name)
-        zf.extractall(dest)
-
-
-def _posix(name: str) -> PurePosixPath:
-    """A path stored in an archive, with '\\' taken as a separator too."""
-    return PurePosixPath(name.replace("\\", "/"))
-
-
-def _member_parts(name: str) -> tuple[str, ...]:
-    """The components of an archive member's name; refuses absolute paths and '..'."""
-    path = _posix(name)
-    if path.is_absolute() or PureWindowsPath(name).drive or ".." in path.parts:
-        raise ArchiveError(f"refusing archive member {name!r}: absolute path or '..' component")
-    return path.parts
-
-
-def _check_tar_members(members: list[tarfile.TarInfo]) -> None:
-    """Refuse any member that could create or change something outside the destination.
-
-    Besides absolute and '..' names and device files: nothing may be written at or below a symbolic
-    link of the archive, a symbolic link must point inside the destination without passing through
-    another link, and a hard link must point to a regular file stored earlier in the archive.
-    """
-    symlinks = {_member_parts(m.name) for m in members if m.issym()}
-    regular_files: set[tuple[str, ...]] = set()
-    for member in members:
-        parts = _member_parts(member.name)
-        if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
-            raise ArchiveError(f"refusing archive member {member.name!r}: a device file or fifo")
-        if not parts and not member.isdir():
-            raise ArchiveError(f"refusing archive member {member.name!r}: it has no name")
-        if any(parts[:i] in symlinks for i in range(1, len(parts))) or (parts in symlinks and not member.issym()):
-            raise ArchiveError(f"refusing archive member {member.name!r}: it would be written through a symlink")
-        if member.issym():
-            _check_symlink(member, parts, symlinks)
-        elif member.islnk() and _posix(member.linkname).parts not in regular_files:
-            raise ArchiveError(
-                f"refusing hard link {member.name!r} -> {member.linkname!r}: "
-                "it does not point to a regular file stored before it"
-            )
-        elif member.isreg():
-            regular_files.add(parts)
-
-
-def _check_symlink(member: tarfile.TarInfo, parts: tuple[str, ...], symlinks: set[tuple[str, ...]]) -> None:
-    refusal = f"refusing symbolic link {member.name!r} -> {member.linkname!r}"
-    link = _posix(member.linkname)
-    if link.is_absolute() or PureWindowsPath(member.linkname).drive:
-        raise ArchiveError(f"{refusal}: absolute target")
-    where = list(parts[:-1])
-    for part in link.parts:
-        if tuple(where) in symlinks:
-            raise ArchiveError(f"{refusal}: its target passes through another symbolic link")
-        if part != "..":
-            where.append(part)
-        elif where:
-            where.pop()
-        else:
-            raise ArchiveError(f"{refusal}: it points outside the destination")
+def _record_source(path: Path, source: dict) -> None:
+    with atomic_open(_marker(path)) as f:
+        f.write(json.dumps(source, indent=1).encode("utf-8"))

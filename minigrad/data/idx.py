@@ -1,4 +1,4 @@
-"""The IDX file format (MNIST's), plus the small file helpers the data loaders share.
+"""The IDX file format (MNIST's), and ``to_numpy``, which the image helpers share.
 
 An IDX file is big-endian: two zero bytes, a type code byte, a byte with the number
 of dimensions, each dimension as a uint32, then the data in C order.  Files may be
@@ -8,6 +8,8 @@ gzip-compressed; that is detected from the gzip magic bytes, not the file name.
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import zlib
 from pathlib import Path
@@ -18,9 +20,9 @@ import numpy as np
 from ..files import atomic_open
 from ..tensor import Tensor, tensor
 
-__all__ = ["read_idx", "write_idx", "atomic_open", "to_numpy"]
+__all__ = ["read_idx", "write_idx", "to_numpy"]
 
-_TYPE_CODES = {
+_TYPE_CODES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(np.int16),
@@ -30,6 +32,7 @@ _TYPE_CODES = {
 }
 _CODE_OF = {dtype: code for code, dtype in _TYPE_CODES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+_BLOCK = 1 << 20
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -42,9 +45,10 @@ def read_idx(path: str | os.PathLike) -> Tensor:
 
     Raises FileNotFoundError if `path` is missing, and ValueError naming `path` for a
     corrupt gzip stream, a bad magic number, an unknown type code, or a data section
-    shorter or longer than the dimensions imply.
+    shorter or longer than the dimensions imply. The dimensions are checked against the
+    data actually there before anything of their size is allocated.
     """
-    return tensor(_parse_idx(_read_bytes(Path(path)), path))
+    return tensor(_read_idx(Path(path)))
 
 
 def write_idx(array: Any, path: str | os.PathLike) -> None:
@@ -66,35 +70,61 @@ def write_idx(array: Any, path: str | os.PathLike) -> None:
         f.write(payload)
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The file's contents, gunzipped if they start with the gzip magic bytes."""
-    raw = path.read_bytes()
-    if not raw.startswith(_GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:
-        raise ValueError(f"{path}: corrupt gzip stream ({e})") from e
+def _read_idx(path: Path) -> np.ndarray:
+    """Decode the IDX file at `path` (gzipped or not) into a writable native-endian array."""
+    data: bytes | bytearray
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        if not gzipped:
+            shape, dtype, offset = _read_header(raw, path)
+            _check_size(path, shape, dtype, path.stat().st_size - offset)  # before reading the data
+            data = raw.read()
+        else:
+            try:
+                with gzip.GzipFile(fileobj=raw) as stream:
+                    try:
+                        shape, dtype, offset = _read_header(stream, path)
+                    except ValueError:  # garbage may come from a corrupt gzip stream: then say that
+                        while stream.read(_BLOCK):
+                            pass
+                        raise
+                    data = _read_at_most(stream, dtype.itemsize * math.prod(shape) + 1)
+            except (OSError, EOFError, zlib.error) as e:
+                raise ValueError(f"{path}: corrupt gzip stream ({e})") from e
+    _check_size(path, shape, dtype, len(data))
+    array = np.frombuffer(data, dtype=dtype.newbyteorder(">"), count=math.prod(shape))
+    return array.astype(dtype).reshape(shape)  # astype copies into a writable native-endian array
 
 
-def _parse_idx(buf: bytes, path: str | os.PathLike) -> np.ndarray:
-    """Decode the IDX bytes `buf` (read from `path`, named in errors) into a writable array."""
-    if len(buf) < 4:
-        raise ValueError(f"{path}: not an IDX file (only {len(buf)} bytes)")
-    zero0, zero1, code, ndim = buf[:4]
+def _read_header(stream: io.BufferedIOBase, path: Path) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, header size in bytes) from the start of an IDX stream."""
+    start = stream.read(4)
+    if len(start) < 4:
+        raise ValueError(f"{path}: not an IDX file (only {len(start)} bytes)")
+    zero0, zero1, code, ndim = start
     if (zero0, zero1) != (0, 0):
-        raise ValueError(f"{path}: not an IDX file (magic number starts {buf[:2].hex()}, expected 0000)")
+        raise ValueError(f"{path}: not an IDX file (magic number starts {start[:2].hex()}, expected 0000)")
     if code not in _TYPE_CODES:
         raise ValueError(f"{path}: unknown IDX type code 0x{code:02X}")
-    offset = 4 + 4 * ndim
-    if len(buf) < offset:
-        raise ValueError(f"{path}: truncated IDX header ({len(buf)} bytes, {ndim} dimensions need {offset})")
-    shape = tuple(int(d) for d in np.frombuffer(buf, dtype=">u4", count=ndim, offset=4))
-    dtype = _TYPE_CODES[code]
-    expected = dtype.itemsize * int(np.prod(shape, dtype=object))
-    actual = len(buf) - offset
+    dims = stream.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header ({4 + len(dims)} bytes, {ndim} dimensions need {4 + 4 * ndim})")
+    shape = tuple(int(d) for d in np.frombuffer(dims, dtype=">u4"))
+    return shape, _TYPE_CODES[code], 4 + 4 * ndim
+
+
+def _check_size(path: Path, shape: tuple[int, ...], dtype: np.dtype, actual: int) -> None:
+    """A ValueError unless `actual` data bytes are exactly what `shape` of `dtype` needs."""
+    expected = dtype.itemsize * math.prod(shape)
     if actual != expected:
         problem = "truncated" if actual < expected else "trailing garbage after the data"
         raise ValueError(f"{path}: {problem}: shape {shape} of {dtype} needs {expected} data bytes, found {actual}")
-    data = np.frombuffer(buf, dtype=dtype.newbyteorder(">"), count=expected // dtype.itemsize, offset=offset)
-    return data.astype(dtype).reshape(shape)  # astype copies into a writable native-endian array
+
+
+def _read_at_most(stream: io.BufferedIOBase, limit: int) -> bytearray:
+    """Up to `limit` bytes of `stream`, read block by block: memory grows only with the data really there."""
+    data = bytearray()
+    while len(data) < limit and (block := stream.read(min(_BLOCK, limit - len(data)))):
+        data += block
+    return data

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -33,7 +33,9 @@ def load_image(path: str | os.PathLike) -> Tensor:
     Mode '1' becomes 0/255 grayscale; palette images become RGB (RGBA if the palette
     has transparency), or grayscale if every palette colour is a gray; 16-bit
     grayscale is scaled to 8 bits.  A missing file raises FileNotFoundError; a file
-    pillow cannot read as an image raises ValueError naming the path.
+    pillow cannot read as an image raises ValueError naming the path and saying whether
+    it is truncated, corrupt or no image at all; so does a possible decompression bomb
+    (more than twice ``PIL.Image.MAX_IMAGE_PIXELS`` pixels).
     """
     return tensor(_read_pixels(Path(path)))
 
@@ -115,15 +117,43 @@ def load_image_folder(
 
 def _read_pixels(path: Path) -> np.ndarray:
     """Decode one image file into a uint8 array (possibly read-only: `tensor()` copies it)."""
-    try:
-        img = Image.open(path)
-    except UnidentifiedImageError as e:
-        raise ValueError(f"not an image file (or a format pillow cannot read): {path}") from e
-    with img:
+    with open(path, "rb") as f:  # a missing file or a folder: the usual OSError
         try:
-            return _pixels(img)
-        except (OSError, SyntaxError, ValueError) as e:  # truncated or broken data, unsupported mode
-            raise ValueError(f"cannot decode image {path}: {e}") from e
+            img = Image.open(f)
+            img.load()
+        except Image.DecompressionBombError as e:
+            raise ValueError(
+                f"refusing to decode {path}, a possible decompression bomb: {e} "
+                "(raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file)"
+            ) from e
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:  # broken or unknown data
+            detail = "" if isinstance(e, UnidentifiedImageError) else f" ({e})"
+            raise ValueError(f"{_what_is_wrong(f)}: {path}{detail}") from e
+        with img:
+            try:
+                return _pixels(img)
+            except ValueError as e:  # an image mode we don't convert
+                raise ValueError(f"cannot use image {path}: {e}") from e
+
+
+# Formats whose files can be told truncated: (first bytes, last bytes of a complete file).
+_ENDS = {
+    "PNG": (b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"),
+    "JPEG": (b"\xff\xd8\xff", b"\xff\xd9"),
+    "GIF": (b"GIF8", b";"),
+}
+
+
+def _what_is_wrong(f: BinaryIO) -> str:
+    """Why pillow could not read the open file `f`: truncated, corrupt, or not an image at all."""
+    f.seek(0)
+    head = f.read(8)
+    f.seek(max(0, f.seek(0, os.SEEK_END) - 8))
+    tail = f.read()
+    for name, (start, end) in _ENDS.items():
+        if head and (head.startswith(start) or start.startswith(head)):
+            return f"truncated {name} file" if not tail.endswith(end) else f"corrupt {name} file"
+    return "not an image file (or a format pillow cannot read)"
 
 
 def _pixels(img: Image.Image) -> np.ndarray:

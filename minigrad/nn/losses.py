@@ -157,17 +157,32 @@ def binary_cross_entropy(
 
     p is clamped to [eps, 1 - eps] (eps from :func:`bce_eps` unless given) so the loss
     stays finite at p = 0 or 1: it is at most -log(eps) (about 16 for float32) per
-    element, and the gradient is 0 where p was clamped. Prefer
-    :func:`binary_cross_entropy_with_logits` on logits: it needs no clamp.
-    `weight` (broadcasting to the input's shape) rescales each element's loss.
+    element, and the gradient is 0 where p was clamped. Inputs or targets outside [0, 1]
+    (or NaN) are a ValueError, as in PyTorch. Prefer :func:`binary_cross_entropy_with_logits`
+    on logits: it needs no clamp. `weight` (broadcasting to the input's shape) rescales each
+    element's loss.
     """
     input, target = _pair("binary_cross_entropy", input, target, reduction)
+    hint = " (logits? binary_cross_entropy_with_logits takes them and applies the sigmoid itself)"
+    _check_unit_interval("binary_cross_entropy", "input", input, hint)
+    _check_unit_interval("binary_cross_entropy", "target", target, "")
     eps = bce_eps(input.dtype) if eps is None else float(eps)
     if not 0 <= eps < 0.5:
         raise ValueError(f"binary_cross_entropy: eps must be in [0, 0.5), got {eps}")
     p = input.clamp(eps, 1 - eps)
     loss = -(target * log(p) + (1 - target) * log(1 - p))
     return _reduce(_weighted("binary_cross_entropy", loss, weight), reduction)
+
+
+def _check_unit_interval(name: str, what: str, t: Tensor, hint: str) -> None:
+    """A ValueError naming a value of `t` outside [0, 1] (NaN included), if it has one."""
+    a = t.array
+    if not a.size:
+        return
+    low, high = a.min(), a.max()
+    if not (low >= 0 and high <= 1):  # False for NaN too
+        found = low if not low >= 0 else high
+        raise ValueError(f"{name}: the {what} must be in [0, 1], found {float(found):g}{hint}")
 
 
 def binary_cross_entropy_with_logits(

@@ -17,6 +17,7 @@ assignment order) come before those of its sub-modules.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -302,15 +303,27 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [line for line in self.extra_repr().split("\n") if line]
-        for name, child in self._modules.items():
-            lines.append(f"({name}): " + repr(child).replace("\n", "\n  "))
+        """The layer's settings and, indented, its sub-modules; one already being printed (a module
+        that contains itself) is shown as ``Name(<cycle>)``."""
+        key = (id(self), threading.get_ident())
         name = type(self).__name__
+        if key in _being_printed:
+            return f"{name}(<cycle: printed above>)"
+        _being_printed.add(key)
+        try:
+            lines = [line for line in self.extra_repr().split("\n") if line]
+            for child_name, child in self._modules.items():
+                lines.append(f"({child_name}): " + repr(child).replace("\n", "\n  "))
+        finally:
+            _being_printed.discard(key)
         if not lines:
             return f"{name}()"
         if len(lines) == 1 and not self._modules:
             return f"{name}({lines[0]})"
         return f"{name}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+_being_printed: set[tuple[int, int]] = set()  # (module id, thread id) of the reprs under way
 
 
 def _all_paths(module: Module, prefix: str, ancestors: tuple = ()) -> Iterator[tuple[str, Module]]:

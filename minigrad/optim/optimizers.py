@@ -156,8 +156,9 @@ def _non_finite(i: int, p: Tensor) -> FloatingPointError:
     )
 
 
-def _check_number(owner: str, name: str, value, *, positive: bool = False) -> float:
-    """`value` as a float, when it is a finite real number that is >= 0 (> 0 if `positive`)."""
+def check_number(owner: str, name: str, value, *, positive: bool = False) -> float:
+    """`value` as a float, when it is a finite real number that is >= 0 (> 0 if `positive`); else a
+    ValueError naming `owner` (the function or class checking it), `name` and `value`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
     if value < 0 or (positive and value == 0):
@@ -187,10 +188,10 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ):
-        lr = _check_number("SGD", "lr", lr, positive=True)
-        momentum = _check_number("SGD", "momentum", momentum)
-        dampening = _check_number("SGD", "dampening", dampening)
-        weight_decay = _check_number("SGD", "weight_decay", weight_decay)
+        lr = check_number("SGD", "lr", lr, positive=True)
+        momentum = check_number("SGD", "momentum", momentum)
+        dampening = check_number("SGD", "dampening", dampening)
+        weight_decay = check_number("SGD", "weight_decay", weight_decay)
         if nesterov and (momentum == 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(
@@ -235,16 +236,16 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ):
-        lr = _check_number("Adam", "lr", lr, positive=True)
+        lr = check_number("Adam", "lr", lr, positive=True)
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not _check_number("Adam", name, beta) < 1:
+            if not check_number("Adam", name, beta) < 1:
                 raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
-        eps = _check_number("Adam", "eps", eps)
-        weight_decay = _check_number("Adam", "weight_decay", weight_decay)
+        eps = check_number("Adam", "eps", eps)
+        weight_decay = check_number("Adam", "weight_decay", weight_decay)
         super().__init__(params, dict(lr=lr, betas=(float(beta1), float(beta2)), eps=eps, weight_decay=weight_decay))
 
     def _update(self, p, data, grad):
