@@ -12,9 +12,7 @@ import math
 
 from .backend import array_module
 from .ops.operands import as_tensor, normalize_axis
-from .ops.reduction import in_dtype, vector_norm
-from .ops.reduction import max as amax
-from .ops.reduction import min as amin
+from .ops.reduction import amax, amin, in_dtype, vector_norm
 from .ops.shape import movedim
 from .tensor import Axis, DType, Tensor, TensorLike, make, record
 

@@ -475,6 +475,8 @@ class Tensor:
 
         # issue 9: reductions, scans, shape and indexing ops, creation
         prod = ops.prod
+        amax = ops.amax
+        amin = ops.amin
         logsumexp = ops.logsumexp
         norm = ops.norm
         count_nonzero = ops.count_nonzero
@@ -588,7 +590,7 @@ def tensor(data: Any, dtype: DType | None = None, device: str = "cpu", requires_
         array = np.asarray(data)
         _check_dtype(array.dtype, f"a {type(data).__name__}")
     else:
-        array = _from_python(data)
+        array = _from_python(data, dtype is None)
     if dtype is not None:
         array = array.astype(np.dtype(dtype), copy=False)
     array = to_device(array, device)
@@ -608,8 +610,9 @@ def _check_dtype(dtype: np.dtype, what: str) -> None:
         )
 
 
-def _from_python(data: Any) -> np.ndarray:
-    """An array of Python numbers (or nested sequences of them) by the dtype rules above."""
+def _from_python(data: Any, default_dtypes: builtins.bool = True) -> np.ndarray:
+    """An array of Python numbers (or nested sequences of them), in the default dtypes above
+    (float32, int64) unless the caller casts it itself (to keep float64 values exact)."""
     if isinstance(data, (str, bytes)):
         raise TypeError(f"can't make a tensor from {type(data).__name__} {data!r}")
     try:
@@ -621,6 +624,8 @@ def _from_python(data: Any) -> np.ndarray:
     elif array.dtype.kind == "f" and array.size and np.abs(array).max() >= 2.0**63:  # from a huge int?
         _check_python_values(np.asarray(data, dtype=object))
     _check_dtype(array.dtype, f"a {type(data).__name__}")
+    if not default_dtypes:
+        return array
     if array.dtype.kind == "f":
         return array.astype(DEFAULT_FLOAT)
     if array.dtype.kind in "iu" and array.dtype != int64:

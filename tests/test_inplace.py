@@ -210,7 +210,7 @@ def test_views_share_their_base_version_counter():
 FAMILIES = {
     "elementwise binary": lambda a, b: a * b + a / (b * b + 1),
     "elementwise unary": lambda a, b: (a.exp() + b.tanh() + b.sigmoid()) * a.relu(),
-    "reduction": lambda a, b: a.sum(0) * b.mean(0) + a.max(1).sum() * b.var(),
+    "reduction": lambda a, b: a.sum(0) * b.mean(0) + a.max(1).values.sum() * b.var() + a.amax((0, 1)),
     "shape and views": lambda a, b: a.reshape(4, 3).T.reshape(3, 4) * b.T.T[..., ::-1],
     "indexing": lambda a, b: a[[0, 2, 2]] * b[1:, None, :].sum(0),
     "matmul": lambda a, b: a @ b.T,

@@ -151,23 +151,36 @@ def test_max_min_grad_without_ties(op, data):
     x = data.draw(tensors(shapes, distinct=1e-3), label="x")
     axis = data.draw(axes(x.ndim), label="axis")
     keepdims = data.draw(st.booleans(), label="keepdims")
-    assert check_grad(lambda t: getattr(t, op)(axis, keepdims=keepdims), x)
-    assert check_grad(lambda t: getattr(mg, op)(t, dim=axis, keepdims=keepdims), x)
+    assert check_grad(lambda t: getattr(t, op)(axis=axis, keepdims=keepdims), x)
+    assert check_grad(lambda t: getattr(mg, f"a{op}")(t, dim=axis or (), keepdim=keepdims), x)
+    if x.ndim and isinstance(axis, int):  # PyTorch's max(x, dim): (values, indices)
+        assert check_grad(lambda t: getattr(t, op)(axis, keepdim=keepdims).values, x)
 
 
 def test_max_min_share_the_gradient_between_ties():
     x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], dtype=mg.float64, requires_grad=True)
-    x.max(1).sum().backward()
+    x.amax(1).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
     x.grad = None
     x.max().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 0.5, 0.5], [0, 0, 0]])
     x.grad = None
-    (x.min(dim=-1, keepdims=True) * mg.tensor([[2.0], [3.0]])).sum().backward()
+    (x.min(axis=-1, keepdims=True) * mg.tensor([[2.0], [3.0]])).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[2, 0, 0], [1, 1, 1]])
     x.grad = None
     x.min(axis=(0, 1)).backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[1, 0, 0], [0, 0, 0]])
+
+
+def test_max_along_one_dim_is_pytorchs_values_and_indices():
+    x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 2.0]], requires_grad=True)
+    values, indices = x.max(1)  # as PyTorch: `_, preds = outputs.max(1)` gets the indices
+    assert values.tolist() == [3.0, 2.0] and indices.tolist() == [1, 0]
+    values.sum().backward()  # the gradient goes to the element picked
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [1, 0, 0]])
+    low = mg.min(x, dim=0, keepdim=True)
+    assert low.values.tolist() == [[1.0, 0.0, 2.0]] and low.indices.tolist() == [[0, 1, 1]]
+    assert x.max(axis=1).tolist() == [3.0, 2.0]  # numpy's axis= spelling gives the values
 
 
 def test_maximum_minimum_share_the_gradient_at_ties():

@@ -238,3 +238,9 @@ def test_random_bad_arguments():
         mg.rand(2, dtype=mg.int64)
     with pytest.raises(ValueError, match=r"high \(3\) must be greater than low \(5\)"):
         mg.randint(5, 3)
+
+
+def test_python_floats_asked_for_in_float64_keep_their_precision():
+    t = mg.tensor([1e-9, 0.1], dtype=mg.float64)
+    assert t.numpy().tolist() == [1e-9, 0.1]  # not rounded through float32 on the way
+    assert mg.tensor([0.1]).dtype == mg.float32

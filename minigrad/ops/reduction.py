@@ -13,16 +13,21 @@ from __future__ import annotations
 import builtins
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
+
+import numpy as np
 
 from ..backend import array_module
 from ..tensor import Axis, DType, Tensor, TensorLike, float32, make, record
 from .conversion import astype
 from .elementwise import maximum, minimum
-from .operands import as_tensor, normalize_axis
+from .indexing import along, take
+from .operands import as_tensor, dim_of, normalize_axis
 from .registry import register
+from .sorting import ValuesIndices
 
 __all__ = [
+    "amax", "amin",
     "sum", "prod", "mean", "max", "min", "logsumexp", "var", "std", "var_mean", "std_mean", "norm",
     "argmax", "argmin", "count_nonzero", "any", "all",
 ]  # fmt: skip
@@ -190,32 +195,93 @@ def _extremum_grad(ops, g, out, x, kept, axes, count):
     return hits * (g.reshape(kept) / hits.sum(axes, keepdims=True))
 
 
+@overload
+def max(x: TensorLike, dim: int, keepdim: bool = False, *, keepdims: bool | None = None) -> ValuesIndices: ...
+@overload
 def max(
-    x: TensorLike, dim: Axis | Tensor = None, keepdim: bool = False, *, axis: Axis = None, keepdims: bool | None = None
-) -> Tensor:
-    """Max over `dim`; tied maxima share the gradient equally. Given a tensor instead of a dim,
-    the elementwise maximum, as PyTorch's ``x.max(other)`` (the chapter's ``res.max(tensor(0.0))``)."""
+    x: TensorLike,
+    dim: tuple[int, ...] | Tensor | None = None,
+    keepdim: bool = False,
+    *,
+    axis: Axis = None,
+    keepdims: bool | None = None,
+) -> Tensor: ...
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # type: ignore[no-untyped-def]
+    """The largest element. Along one `dim`, PyTorch's ``(values, indices)`` (the gradient goes to
+    the element picked); over numpy's `axis` (any axes) or a tuple of dims, the values (tied
+    maxima share the gradient equally). Given a tensor, the elementwise maximum, as PyTorch's
+    ``x.max(other)`` (the chapter's ``res.max(tensor(0.0))``)."""
     if isinstance(dim, Tensor):
         return maximum(x, dim)
     x = as_tensor(x)
+    if _one_dim(dim, axis):
+        return _extremum_along("max", x, dim, keep(keepdim, keepdims))
     return _reduce("max", x, dims(x, dim, axis), keep(keepdim, keepdims), _max, _extremum_grad, empty_ok=False)
 
 
 register(max, "max")
 
 
+@overload
+def min(x: TensorLike, dim: int, keepdim: bool = False, *, keepdims: bool | None = None) -> ValuesIndices: ...
+@overload
 def min(
-    x: TensorLike, dim: Axis | Tensor = None, keepdim: bool = False, *, axis: Axis = None, keepdims: bool | None = None
-) -> Tensor:
-    """Min over `dim`; tied minima share the gradient equally. Given a tensor instead of a dim,
-    the elementwise minimum, as PyTorch's ``x.min(other)``."""
+    x: TensorLike,
+    dim: tuple[int, ...] | Tensor | None = None,
+    keepdim: bool = False,
+    *,
+    axis: Axis = None,
+    keepdims: bool | None = None,
+) -> Tensor: ...
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=None):  # type: ignore[no-untyped-def]
+    """The smallest element; along one `dim`, ``(values, indices)``; over `axis` or a tuple of
+    dims, the values; given a tensor, the elementwise minimum. See :func:`max`."""
     if isinstance(dim, Tensor):
         return minimum(x, dim)
     x = as_tensor(x)
+    if _one_dim(dim, axis):
+        return _extremum_along("min", x, dim, keep(keepdim, keepdims))
     return _reduce("min", x, dims(x, dim, axis), keep(keepdim, keepdims), _min, _extremum_grad, empty_ok=False)
 
 
 register(min, "min")
+
+
+def amax(x: TensorLike, dim: Axis = (), keepdim: bool = False) -> Tensor:
+    """The max over `dim` (all dims when empty, as torch.amax); tied maxima share the gradient equally."""
+    x = as_tensor(x)
+    return _reduce("amax", x, dims(x, None if dim == () else dim), keepdim, _max, _extremum_grad, empty_ok=False)
+
+
+def amin(x: TensorLike, dim: Axis = (), keepdim: bool = False) -> Tensor:
+    """The min over `dim` (all dims when empty, as torch.amin); tied minima share the gradient equally."""
+    x = as_tensor(x)
+    return _reduce("amin", x, dims(x, None if dim == () else dim), keepdim, _min, _extremum_grad, empty_ok=False)
+
+
+register(amax, "amax")
+register(amin, "amin")
+
+
+def _one_dim(dim: Any, axis: Any) -> bool:
+    """Whether the call is PyTorch's ``max(x, dim)``: one int dim, not numpy's `axis`."""
+    return axis is None and isinstance(dim, (int, np.integer)) and not isinstance(dim, bool)
+
+
+def _extremum_along(name: str, x: Tensor, dim: int, keepdim: bool) -> ValuesIndices:
+    """(values, indices) of the max (or min) along `dim`; the values are taken at the indices,
+    so the gradient goes to the element picked, as in PyTorch."""
+    axis = dim_of(dim, x.ndim)
+    xp = array_module(x.array)
+    if not x.ndim:  # dim 0 (or -1) of a 0-d tensor is the tensor itself
+        return ValuesIndices(take(name, x, ()), make(xp.zeros((), dtype=np.int64)))
+    if x.shape[axis] == 0:
+        raise ValueError(f"{name}() of an empty tensor (shape {x.shape}) over dim {dim} has no value")
+    index = getattr(xp, f"arg{name}")(x.array, axis=axis, keepdims=True)
+    values, indices = take(name, x, along(index, axis)), make(index)
+    if keepdim:
+        return ValuesIndices(values, indices)
+    return ValuesIndices(values.squeeze(axis), indices.squeeze(axis))
 
 
 def _logsumexp(x, axes, keepdim, count):
@@ -341,9 +407,9 @@ def vector_norm(
     if not isinstance(ord, (int, float)) or isinstance(ord, bool):
         raise ValueError(f"a vector norm's order must be a number (or inf), got {ord!r}")
     if ord == math.inf:
-        return max(abs(x), axes, keepdim)
+        return _reduce("vector_norm", abs(x), axes, keepdim, _max, _extremum_grad, empty_ok=False)
     if ord == -math.inf:
-        return min(abs(x), axes, keepdim)
+        return _reduce("vector_norm", abs(x), axes, keepdim, _min, _extremum_grad, empty_ok=False)
     if ord == 0:
         return sum(x != 0, axes, keepdim, dtype=x.dtype if x.dtype.kind == "f" else float32)
     if ord == 1:

@@ -30,7 +30,8 @@ ok: bool = mg.gradcheck(lambda a: (a.sigmoid() * a).sum(), [mg.randn(4)])
 # operators with numbers on either side, methods, and top-level functions
 z: mg.Tensor = 2 * x - 1 / (x + 0.5) ** 2
 z = -z.relu().clamp(0, 1).exp().log().reshape(3, 1).T.mT.squeeze()
-m: mg.Tensor = mg.where(z > 0, z, mg.zeros_like(z)).max(dim=0, keepdims=True)
+m: mg.Tensor = mg.where(z > 0, z, mg.zeros_like(z)).max(dim=0, keepdim=True).values
+best: mg.Tensor = z.max(axis=0)  # numpy's spelling: the values
 i: mg.Tensor = z.argmax()
 n: float = float(z.mean()) + z.std().item()
 c: mg.Tensor = mg.cat([z, z]).view(-1)[0:2] & (z < 1)
