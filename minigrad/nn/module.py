@@ -9,10 +9,12 @@ module registers it (in assignment order) when it is
 * made by :func:`Parameter` (even with ``requires_grad=False``: a frozen parameter
   still belongs to ``parameters()`` and ``state_dict()``).
 
-Any other tensor (one without gradient, or the result of an op) stays a plain attribute.
-Sub-modules assigned as attributes are registered the same way. As in PyTorch,
-``named_parameters()`` walks the tree depth first: a module's own parameters (in
-assignment order) come before those of its sub-modules.
+Any other tensor (one without gradient, or the result of an op) stays a plain attribute,
+unless :meth:`Module.register_buffer` made its name a *buffer*: state that is not trained
+but is saved and loaded with the model (batch norm's running statistics). Sub-modules
+assigned as attributes are registered the same way. As in PyTorch, ``named_parameters()``
+and ``named_buffers()`` walk the tree depth first: a module's own tensors (in assignment
+order) come before those of its sub-modules.
 """
 
 from __future__ import annotations
@@ -90,11 +92,15 @@ class Module:
     """
 
     _parameters: OrderedDict[str, Tensor | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent: set[str]
     _modules: OrderedDict[str, Module]
     training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -113,13 +119,22 @@ class Module:
         # and, for plain fast attribute reads, in the instance dict too
         if isinstance(value, Module) or is_parameter(value):
             params, modules = self._registries()
+            self.__dict__["_buffers"].pop(name, None)
             (modules if isinstance(value, Module) else params)[name] = value
             (params if isinstance(value, Module) else modules).pop(name, None)
             object.__setattr__(self, name, value)
             return
         d = self.__dict__
         params, modules = d.get("_parameters", {}), d.get("_modules", {})
-        if name in params or name in modules:
+        buffers = d.get("_buffers", {})
+        if name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to buffer {name!r} of {type(self).__name__}: "
+                    "expected a Tensor or None"
+                )
+            buffers[name] = value
+        elif name in params or name in modules:
             kind = "parameter" if name in params else "sub-module"
             if value is not None:
                 expected = (
@@ -135,8 +150,9 @@ class Module:
 
     def __delattr__(self, name: str) -> None:
         d = self.__dict__
-        d.get("_parameters", {}).pop(name, None)
-        d.get("_modules", {}).pop(name, None)
+        for registry in ("_parameters", "_buffers", "_modules"):
+            d.get(registry, {}).pop(name, None)
+        d.get("_non_persistent", set()).discard(name)
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, value: Tensor | None) -> None:
@@ -146,6 +162,24 @@ class Module:
                 raise TypeError(f"parameter {name!r} must be a leaf float tensor, got {value!r:.80}")
             _mark(value)
         setattr(self, name, value)
+
+    def register_buffer(self, name: str, value: Tensor | None, persistent: bool = True) -> None:
+        """Register `value` as buffer `name`: a tensor the module keeps (``self.<name>``) and moves
+        with ``to()``, but does not train; with `persistent` it is in ``state_dict()`` too."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"buffer name must be a non-empty string without '.', got {name!r}")
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"buffer {name!r} must be a Tensor or None, got {type(value).__name__}")
+        d = self.__dict__
+        if "_buffers" not in d:
+            raise AttributeError(
+                f"cannot register buffers before {type(self).__name__}.__init__() has called super().__init__()"
+            )
+        if name in d["_parameters"] or name in d["_modules"] or (name in d and name not in d["_buffers"]):
+            raise KeyError(f"attribute {name!r} already exists in {type(self).__name__}")
+        d["_buffers"][name] = value
+        (d["_non_persistent"].discard if persistent else d["_non_persistent"].add)(name)
+        object.__setattr__(self, name, value)
 
     # ---- running ---------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -206,6 +240,20 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer), e.g. ``("1.running_mean", ...)``, each buffer once."""
+        seen: set[int] = set()
+        for mod_name, module in self.named_modules(prefix) if recurse else [(prefix, self)]:
+            for name, b in module._buffers.items():
+                if b is not None and id(b) not in seen:
+                    seen.add(id(b))
+                    yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer, once each, in registration order (a generator)."""
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
     # ---- modes and gradients -----------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and all its descendants; returns self."""
@@ -223,22 +271,21 @@ class Module:
             p.grad = None
 
     def to(self, device: str | None = None, dtype=None) -> Module:
-        """Move (and/or cast to a float `dtype`) every parameter and its gradient, in place:
-        the parameter objects are kept, so an optimizer holding them keeps working."""
+        """Move (and/or cast to a float `dtype`) every parameter and its gradient, and every buffer
+        (only float buffers are cast), in place: the tensor objects are kept, so an optimizer
+        holding them keeps working."""
         if device is not None:
             device = "cpu" if parse_device(device)[0] == "cpu" else str(device)
         if dtype is not None and np.dtype(dtype).kind != "f":
             raise TypeError(f"Module.to: parameters must stay float, got dtype {np.dtype(dtype)}")
-        for p in self.parameters():
-            for t in (p, p.grad):
-                if t is None:
-                    continue
-                data = t.array
-                if device is not None:
-                    data = to_device(data, device)
-                if dtype is not None:
-                    data = data.astype(dtype, copy=False)
-                t.array = data
+        tensors = [t for p in self.parameters() for t in (p, p.grad) if t is not None]
+        for t in [*tensors, *self.buffers()]:
+            data = t.array
+            if device is not None:
+                data = to_device(data, device)
+            if dtype is not None and data.dtype.kind == "f":
+                data = data.astype(dtype, copy=False)
+            t.array = data
         return self
 
     def cpu(self) -> Module:
@@ -246,21 +293,30 @@ class Module:
 
     # ---- state ---------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, Tensor]:
-        """name -> a detached copy of each parameter (a snapshot: later training does not
-        change it). A parameter shared by two sub-modules appears under both names."""
-        return OrderedDict((name, Tensor(p.array.copy())) for name, p in self.named_parameters(remove_duplicate=False))
+        """name -> a detached copy of each parameter and persistent buffer (a snapshot: later
+        training does not change it), module by module, parameters before buffers as in
+        PyTorch. A tensor shared by two sub-modules appears under both names."""
+        return OrderedDict((name, Tensor(t.array.copy())) for name, t in self._state_tensors())
+
+    def _state_tensors(self) -> Iterator[tuple[str, Tensor]]:
+        """(name, tensor) of what ``state_dict`` holds, the tensors themselves."""
+        for mod_name, module in _all_paths(self, ""):
+            buffers = ((k, b) for k, b in module._buffers.items() if k not in module._non_persistent)
+            for name, t in (*module._parameters.items(), *buffers):
+                if t is not None:
+                    yield (f"{mod_name}.{name}" if mod_name else name), t
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy the values of `state` (name -> tensor or array) into the parameters.
+        """Copy the values of `state` (name -> tensor or array) into the parameters and buffers.
 
-        The parameter objects are kept (an optimizer holding them keeps working); values
-        are cast to each parameter's dtype and moved to its device. Everything is checked
+        The tensor objects are kept (an optimizer holding them keeps working); values
+        are cast to each one's dtype and moved to its device. Everything is checked
         before anything is copied: a shape mismatch is always an error, and with `strict`
         so are missing and unexpected keys. Returns the missing and unexpected keys.
         """
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict expects a mapping of name -> tensor, got {type(state).__name__}")
-        own = OrderedDict(self.named_parameters(remove_duplicate=False))
+        own = OrderedDict(self._state_tensors())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         problems = []
@@ -283,11 +339,11 @@ class Module:
             if tuple(array.shape) != p.shape:
                 problems.append(
                     f"size mismatch for {name!r}: the state has shape {tuple(array.shape)}, "
-                    f"the parameter in the model has shape {p.shape}"
+                    f"the one in the model has shape {p.shape}"
                 )
                 continue
             if array.dtype.kind not in "biuf":
-                problems.append(f"{name!r}: can't load dtype {array.dtype} into a {p.dtype} parameter")
+                problems.append(f"{name!r}: can't load dtype {array.dtype} into a {p.dtype} tensor")
                 continue
             arrays[name] = array
         if problems:

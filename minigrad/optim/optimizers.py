@@ -41,6 +41,9 @@ class Optimizer:
     which may be changed between steps. Subclasses implement :meth:`_update`.
     """
 
+    lr: float
+    initial_lr: float  # the rate a learning-rate scheduler started from (set by the first one)
+
     def __init__(self, params: Iterable[Tensor], defaults: dict[str, Any]):
         if isinstance(params, Tensor):
             raise TypeError(
