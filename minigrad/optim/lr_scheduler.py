@@ -201,9 +201,10 @@ def linear(start: float, end: float, pct: float) -> float:
 
 def get_momentum(optimizer: Optimizer) -> float:
     """The optimizer's momentum: SGD's ``momentum`` or Adam's ``beta1``."""
-    if "betas" in optimizer.defaults:
+    defaults = getattr(optimizer, "defaults", {})
+    if "betas" in defaults:
         return optimizer.betas[0]  # type: ignore[attr-defined]
-    if "momentum" in optimizer.defaults:
+    if "momentum" in defaults:
         return optimizer.momentum  # type: ignore[attr-defined]
     raise ValueError(f"{type(optimizer).__name__} has no momentum (nor betas) to cycle: pass cycle_momentum=False")
 
