@@ -22,6 +22,7 @@ from .autograd import *
 from .creation import *
 from .gradcheck import *
 from .ops.activation import *
+from .ops.conv import *
 from .ops.conversion import *
 from .ops.diagonal import *
 from .ops.distance import *

@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -103,3 +104,63 @@ def _clenshaw(u: Any, coefficients: tuple[float, ...]) -> Any:
     for c in reversed(coefficients[1:]):
         b1, b2 = two_u * b1 - b2 + c, b1
     return u * b1 - b2 + coefficients[0]
+
+
+# ---- sliding windows: im2col and col2im ----------------------------------------------------------
+class Window(NamedTuple):
+    """The windows a convolution or pooling slides over the last two dims of (N, C, H, W) input.
+
+    `padding` is ((top, bottom), (left, right)): what im2col pads with before cutting windows
+    (the bottom and right may be wider than asked, to cover ceil_mode's last window). `size`
+    is the input's (H, W) and `out` the number of windows down and across.
+    """
+
+    size: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]
+    out: tuple[int, int]
+
+    def taps(self) -> Iterator[tuple[int, int, slice, slice]]:
+        """(i, j, rows, columns) for each kernel tap: the rows and columns of the padded image that
+        tap (i, j) of the windows sees, one per window."""
+        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = self.kernel, self.stride, self.dilation, self.out
+        for i in range(kh):
+            for j in range(kw):
+                yield i, j, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+
+
+def im2col(xp: Any, x: Any, window: Window, fill: float = 0) -> Any:
+    """The windows of x (N, C, H, W) as columns (C, kh, kw, oh, ow, N): element [c, i, j, p, q, n]
+    is tap (i, j) of window (p, q) over channel c of image n. Padding reads as `fill`.
+
+    The batch is the last (contiguous) axis, so each of the kh·kw copies below moves long runs
+    of memory however small the images are, and a matrix product over (c, i, j) needs no
+    transposition. Costs one pass over x (to that layout) and one per tap.
+    """
+    n, c, h, w = x.shape
+    (top, bottom), (left, right) = window.padding
+    channels_last = x.transpose(1, 2, 3, 0)  # a view: (C, H, W, N)
+    if top or bottom or left or right:
+        padded = xp.full((c, top + h + bottom, left + w + right, n), fill, dtype=x.dtype)
+        padded[:, top : top + h, left : left + w] = channels_last
+    else:
+        padded = xp.ascontiguousarray(channels_last)
+    cols = xp.empty((c, *window.kernel, *window.out, n), dtype=x.dtype)
+    for i, j, rows, columns in window.taps():
+        cols[:, i, j] = padded[:, rows, columns]
+    return cols
+
+
+def col2im(xp: Any, cols: Any, window: Window) -> Any:
+    """im2col's adjoint: columns (C, kh, kw, oh, ow, N) summed back into images (N, C, H, W),
+    each element receiving what every window that saw it holds for it (padding's share dropped).
+
+    The result is a view with the batch as its contiguous axis, as im2col's input is read."""
+    c, n = cols.shape[0], cols.shape[-1]
+    (h, w), ((top, bottom), (left, right)) = window.size, window.padding
+    padded = xp.zeros((c, top + h + bottom, left + w + right, n), dtype=cols.dtype)
+    for i, j, rows, columns in window.taps():
+        padded[:, rows, columns] += cols[:, i, j]
+    return padded[:, top : top + h, left : left + w].transpose(3, 0, 1, 2)

@@ -140,6 +140,8 @@ class ArrayMath(Protocol):
     def cumsum(self, x: Any, dim: int, /) -> Any: ...
     def cumprod(self, x: Any, dim: int, /) -> Any: ...
     def logcumsumexp(self, x: Any, dim: int, /) -> Any: ...
+    def im2col(self, x: Any, window: arraymath.Window, /) -> Any: ...
+    def col2im(self, cols: Any, window: arraymath.Window, /) -> Any: ...
 
 
 class BackendMath:
@@ -168,6 +170,12 @@ class BackendMath:
 
     def logcumsumexp(self, x: Any, dim: int) -> Any:
         return accumulate(self.xp.logaddexp, x, dim)
+
+    def im2col(self, x: Any, window: arraymath.Window) -> Any:
+        return arraymath.im2col(self.xp, x, window)
+
+    def col2im(self, cols: Any, window: arraymath.Window) -> Any:
+        return arraymath.col2im(self.xp, cols, window)
 
 
 def add_at(xp: Any, shape: tuple[int, ...], index: Any, values: Any, dtype: Any) -> Any:

@@ -1,9 +1,14 @@
 """``minigrad.nn.functional``: the stateless functions behind the layers, as ``torch.nn.functional``.
 
 They live in modules by kind (:mod:`.activations`, :mod:`.losses`); this module gathers them,
-with the ops PyTorch also offers here (linear, one_hot, pad).
+with the ops PyTorch also offers here (linear, one_hot, pad, the convolutions, pooling and
+normalisations of :mod:`minigrad.ops.conv` & co.).
 """
 
+from ..ops.conv import conv1d as conv1d
+from ..ops.conv import conv2d as conv2d
+from ..ops.conv import fold as fold
+from ..ops.conv import unfold as unfold
 from ..ops.indexing import one_hot as one_hot
 from ..ops.linalg import linear as linear
 from ..ops.rearrange import pad as pad
