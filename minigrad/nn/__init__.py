@@ -5,10 +5,13 @@
     >>> loss = nn.functional.cross_entropy(model(x), y)
 
 Parameters are plain leaf tensors (see :mod:`minigrad.nn.module`). The functions of
-:mod:`minigrad.nn.functional` are also available here, as ``nn.<name>``.
+:mod:`minigrad.nn.functional` are also available here, as ``nn.<name>``; those that
+initialise parameters are in :mod:`minigrad.nn.init`.
 """
 
 from . import functional as functional
+from . import init as init
+from .conv import *
 from .functional import *
 from .layers import *
 from .loss_modules import *

@@ -1,22 +1,43 @@
-"""Layers: Linear, the activations as modules, Flatten, and Sequential."""
+"""Layers: Linear, the activations as modules, Flatten, Unflatten, Identity, Dropout, Embedding, and the
+containers Sequential, ModuleList and ModuleDict."""
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from ..backend import to_device
-from ..ops import flatten, linear
+from ..creation import zeros
+from ..ops import flatten, linear, unflatten
 from ..ops.operands import as_tensor
-from ..random import Generator, rand
+from ..random import Generator, randn
 from ..tensor import DType, Tensor, float32
 from . import functional as F
+from . import init
 from .module import Module, Parameter
 
 __all__ = ["Linear", "ReLU", "Sigmoid", "Tanh", "Flatten", "Sequential"]
+
+
+def default_init(
+    shape: tuple[int, ...], bias_size: int | None, generator: Generator | None, device: str, dtype: DType, owner: str
+) -> tuple[Tensor, Tensor | None]:
+    """PyTorch's default weight and bias of Linear and the convs: the weight (of `shape`) by
+    kaiming-uniform with a=sqrt(5), then the bias (of `bias_size`, None for none) uniform in
+    +-1/sqrt(fan_in): both in +-1/sqrt(fan_in), fan_in = shape[1] * the kernel's size."""
+    if np.dtype(dtype).kind != "f":
+        raise TypeError(f"{owner} needs a float dtype, got {np.dtype(dtype)}")
+    weight = init.kaiming_uniform_(
+        Parameter(zeros(*shape, dtype=dtype, device=device)), math.sqrt(5), generator=generator
+    )
+    if bias_size is None:
+        return weight, None
+    n = init.fan_in(weight)
+    bound = 1 / math.sqrt(n) if n else 0.0
+    return weight, init.uniform_(Parameter(zeros(bias_size, dtype=dtype, device=device)), -bound, bound, generator)
 
 
 def _count(name: str, value) -> int:
@@ -29,9 +50,9 @@ class Linear(Module):
     """y = x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch.
 
     Weight and bias start uniform in [-1/sqrt(in_features), 1/sqrt(in_features)) (PyTorch's
-    default), drawn from `generator` (or minigrad's default generator, see
-    :func:`minigrad.manual_seed`) on the host, weight first, so a seed gives the same
-    values on every device.
+    default: :func:`~minigrad.nn.init.kaiming_uniform_` with ``a=sqrt(5)``), drawn from
+    `generator` (or minigrad's default generator, see :func:`minigrad.manual_seed`) on the
+    host, weight first, so a seed gives the same values on every device.
     """
 
     def __init__(
@@ -47,16 +68,10 @@ class Linear(Module):
         super().__init__()
         self.in_features = _count("in_features", in_features)
         self.out_features = _count("out_features", out_features)
-        if np.dtype(dtype).kind != "f":
-            raise TypeError(f"Linear needs a float dtype, got {np.dtype(dtype)}")
-        bound = 1 / math.sqrt(self.in_features) if self.in_features else 0.0
-
-        def uniform(*shape) -> Tensor:
-            u = rand(*shape, generator=generator, dtype=dtype).array
-            return Parameter(to_device((u * 2 - 1) * np.asarray(bound, dtype=u.dtype), device))
-
-        self.weight = uniform(self.out_features, self.in_features)
-        self.bias = uniform(self.out_features) if bias else None
+        shape = (self.out_features, self.in_features)
+        self.weight, self.bias = default_init(
+            shape, self.out_features if bias else None, generator, device, dtype, "Linear"
+        )
 
     def forward(self, x) -> Tensor:
         x = as_tensor(x)
@@ -320,3 +335,193 @@ class Softmin(_AlongDim):
     """softmax(-x) along `dim`."""
 
     function = F.softmin
+
+
+# ---- issue 12: containers, and the layers of convolutional nets that hold no conv --------------------------
+__all__ += ["Identity", "Unflatten", "Dropout", "Embedding", "ModuleList", "ModuleDict"]
+
+
+class Identity(Module):
+    """Returns its input (a placeholder, e.g. for a layer switched off); ignores any arguments."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Unflatten(Module):
+    """Split dim `dim` into `unflattened_size`: (N, 784) -> (N, 1, 28, 28) with ``Unflatten(1, (1, 28, 28))``."""
+
+    def __init__(self, dim: int, unflattened_size: tuple[int, ...]):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x) -> Tensor:
+        return unflatten(as_tensor(x), self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Dropout(Module):
+    """In training mode, zero each element with probability `p` and scale the others by 1 / (1 - p);
+    in eval mode, the identity (see :meth:`Module.train`)."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p!r}")
+        self.p, self.inplace = float(p), inplace
+
+    def forward(self, x) -> Tensor:
+        return F.dropout(x, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Embedding(Module):
+    """A lookup table: row i of ``weight`` (num_embeddings, embedding_dim) for index i. The weight
+    starts standard normal (from `generator`), with row `padding_idx` zero (and never trained)."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        *,
+        generator: Generator | None = None,
+        device: str = "cpu",
+        dtype: DType = float32,
+    ):
+        super().__init__()
+        self.num_embeddings = _count("num_embeddings", num_embeddings)
+        self.embedding_dim = _count("embedding_dim", embedding_dim)
+        if padding_idx is not None:
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(f"padding_idx must be within num_embeddings={num_embeddings}, got {padding_idx}")
+            padding_idx %= self.num_embeddings
+        self.padding_idx = padding_idx
+        weight = randn(self.num_embeddings, self.embedding_dim, generator=generator, dtype=dtype).array
+        if padding_idx is not None:
+            weight[padding_idx] = 0
+        self.weight = Parameter(to_device(weight, device))
+
+    def forward(self, indices) -> Tensor:
+        return F.embedding(indices, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        pad = f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
+class ModuleList(Module):
+    """A list of modules, registered as "0", "1", ...: indexable (a slice gives a new ModuleList),
+    sized and iterable, with append, extend and insert. It has no forward: the owner calls its items."""
+
+    def __init__(self, modules: Iterable[Module] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _renumber(self, modules: list[Module]) -> None:
+        for name in list(self._modules):
+            delattr(self, name)
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"ModuleList holds Modules, got {type(m).__name__} at index {i}")
+            setattr(self, str(i), m)
+
+    def append(self, module: Module) -> ModuleList:
+        self._renumber([*self, module])
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        self._renumber([*self, *modules])
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        modules = list(self)
+        modules.insert(index, module)
+        self._renumber(modules)
+
+    def __getitem__(self, index):
+        modules = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(modules[index])
+        try:
+            return modules[index]
+        except (IndexError, TypeError):
+            raise IndexError(f"index {index!r} is out of range for a ModuleList of {len(modules)} modules") from None
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        modules = list(self)
+        modules[index] = module
+        self._renumber(modules)
+
+    def __delitem__(self, index) -> None:
+        modules = list(self)
+        del modules[index]
+        self._renumber(modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+
+class ModuleDict(Module):
+    """Modules by name, in insertion order: ``d["conv"]``, ``"conv" in d``, keys, values, items,
+    update and pop. It has no forward: the owner calls its items."""
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __setitem__(self, name: str, module: Module) -> None:
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"module name must be a non-empty string without '.', got {name!r}")
+        if hasattr(type(self), name):
+            raise KeyError(f"module name {name!r} would hide ModuleDict.{name}: choose another name")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict holds Modules, got {type(module).__name__} for {name!r}")
+        setattr(self, name, module)
+
+    def __getitem__(self, name: str) -> Module:
+        return self._modules[name]
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._modules:
+            raise KeyError(name)
+        delattr(self, name)
+
+    def pop(self, name: str) -> Module:
+        module = self[name]
+        del self[name]
+        return module
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        for name, module in modules.items() if isinstance(modules, Mapping) else modules:
+            self[name] = module
+
+    def keys(self) -> list[str]:
+        return list(self._modules)
+
+    def values(self) -> list[Module]:
+        return list(self._modules.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        return list(self._modules.items())
+
+    def __contains__(self, name) -> bool:
+        return name in self._modules
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
