@@ -131,25 +131,30 @@ class Window(NamedTuple):
                 yield i, j, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
 
 
-def im2col(xp: Any, x: Any, window: Window, fill: float = 0) -> Any:
+def padded(xp: Any, x: Any, window: Window, fill: float = 0) -> Any:
+    """x (N, C, H, W) as (C, H, W, N), the batch last and contiguous, padded by `fill` as `window` says."""
+    n, c, h, w = x.shape
+    (top, bottom), (left, right) = window.padding
+    channels_last = x.transpose(1, 2, 3, 0)  # a view
+    if not (top or bottom or left or right):
+        return xp.ascontiguousarray(channels_last)
+    out = xp.full((c, top + h + bottom, left + w + right, n), fill, dtype=x.dtype)
+    out[:, top : top + h, left : left + w] = channels_last
+    return out
+
+
+def im2col(xp: Any, x: Any, window: Window) -> Any:
     """The windows of x (N, C, H, W) as columns (C, kh, kw, oh, ow, N): element [c, i, j, p, q, n]
-    is tap (i, j) of window (p, q) over channel c of image n. Padding reads as `fill`.
+    is tap (i, j) of window (p, q) over channel c of image n; padding reads as 0.
 
     The batch is the last (contiguous) axis, so each of the kh·kw copies below moves long runs
     of memory however small the images are, and a matrix product over (c, i, j) needs no
     transposition. Costs one pass over x (to that layout) and one per tap.
     """
-    n, c, h, w = x.shape
-    (top, bottom), (left, right) = window.padding
-    channels_last = x.transpose(1, 2, 3, 0)  # a view: (C, H, W, N)
-    if top or bottom or left or right:
-        padded = xp.full((c, top + h + bottom, left + w + right, n), fill, dtype=x.dtype)
-        padded[:, top : top + h, left : left + w] = channels_last
-    else:
-        padded = xp.ascontiguousarray(channels_last)
-    cols = xp.empty((c, *window.kernel, *window.out, n), dtype=x.dtype)
+    source = padded(xp, x, window)
+    cols = xp.empty((x.shape[1], *window.kernel, *window.out, x.shape[0]), dtype=x.dtype)
     for i, j, rows, columns in window.taps():
-        cols[:, i, j] = padded[:, rows, columns]
+        cols[:, i, j] = source[:, rows, columns]
     return cols
 
 

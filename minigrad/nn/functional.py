@@ -11,6 +11,12 @@ from ..ops.conv import fold as fold
 from ..ops.conv import unfold as unfold
 from ..ops.indexing import one_hot as one_hot
 from ..ops.linalg import linear as linear
+from ..ops.pooling import adaptive_avg_pool2d as adaptive_avg_pool2d
+from ..ops.pooling import adaptive_max_pool2d as adaptive_max_pool2d
+from ..ops.pooling import avg_pool1d as avg_pool1d
+from ..ops.pooling import avg_pool2d as avg_pool2d
+from ..ops.pooling import max_pool1d as max_pool1d
+from ..ops.pooling import max_pool2d as max_pool2d
 from ..ops.rearrange import pad as pad
 from .activations import *  # noqa: F403
 from .losses import *  # noqa: F403

@@ -23,6 +23,7 @@ from .inplace import *
 from .linalg import *
 from .logic import *
 from .math import *
+from .pooling import *
 from .rearrange import *
 from .reduction import *
 from .registry import OPS, attach_methods
