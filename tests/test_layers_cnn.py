@@ -79,3 +79,18 @@ def test_module_dict():
     assert isinstance(d.pop("act"), nn.ReLU) and "act" not in d
     with pytest.raises(KeyError, match="hide ModuleDict.train"):
         d["train"] = nn.ReLU()
+
+
+def test_pooling_layers():
+    x = mg.randn(2, 3, 8, 8)
+    pool = nn.MaxPool2d(2)
+    assert pool(x).shape == (2, 3, 4, 4)
+    np.testing.assert_array_equal(pool(x).numpy(), F.max_pool2d(x, 2).numpy())
+    assert repr(pool).startswith("MaxPool2d(kernel_size=2, stride=None, padding=0")
+    values, indices = nn.MaxPool2d(3, stride=2, padding=1, return_indices=True)(x)
+    assert values.shape == indices.shape == (2, 3, 4, 4)
+    avg = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)(x)
+    np.testing.assert_allclose(avg.numpy(), F.avg_pool2d(x, 3, 2, 1, count_include_pad=False).numpy())
+    g = nn.AdaptiveAvgPool2d(1)(x)
+    assert g.shape == (2, 3, 1, 1)
+    np.testing.assert_allclose(g.numpy()[..., 0, 0], x.numpy().mean(axis=(2, 3)), rtol=1e-5)

@@ -16,3 +16,4 @@ from .functional import *
 from .layers import *
 from .loss_modules import *
 from .module import *
+from .pooling import *
