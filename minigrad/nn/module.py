@@ -317,6 +317,7 @@ class Module:
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict expects a mapping of name -> tensor, got {type(state).__name__}")
         own = OrderedDict(self._state_tensors())
+        buffers = {id(b) for b in self.buffers()}
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         problems = []
@@ -326,26 +327,12 @@ class Module:
             problems.append("unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected)))
         arrays = {}
         for name, p in own.items():
-            if name not in state:
-                continue
-            value = state[name]
-            if isinstance(value, Tensor):
-                array = value.array
-            elif is_array(value):
-                array = value
-            else:
-                problems.append(f"{name!r}: expected a tensor or an array, got {type(value).__name__}")
-                continue
-            if tuple(array.shape) != p.shape:
-                problems.append(
-                    f"size mismatch for {name!r}: the state has shape {tuple(array.shape)}, "
-                    f"the one in the model has shape {p.shape}"
-                )
-                continue
-            if array.dtype.kind not in "biuf":
-                problems.append(f"{name!r}: can't load dtype {array.dtype} into a {p.dtype} tensor")
-                continue
-            arrays[name] = array
+            if name in state:
+                array = _loadable(name, state[name], p, "buffer" if id(p) in buffers else "parameter")
+                if isinstance(array, str):
+                    problems.append(array)
+                else:
+                    arrays[name] = array
         if problems:
             raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
         for name, array in arrays.items():
@@ -377,6 +364,24 @@ class Module:
         if len(lines) == 1 and not self._modules:
             return f"{name}({lines[0]})"
         return f"{name}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _loadable(name: str, value: Any, target: Tensor, kind: str) -> Any:
+    """The array of `value` to load into `target` (a `kind`, named `name`), or the reason it can't be."""
+    if isinstance(value, Tensor):
+        array = value.array
+    elif is_array(value):
+        array = value
+    else:
+        return f"{name!r}: expected a tensor or an array, got {type(value).__name__}"
+    if tuple(array.shape) != target.shape:
+        return (
+            f"size mismatch for {name!r}: the state has shape {tuple(array.shape)}, "
+            f"the {kind} in the model has shape {target.shape}"
+        )
+    if array.dtype.kind not in "biuf":
+        return f"{name!r}: can't load dtype {array.dtype} into a {target.dtype} {kind}"
+    return array
 
 
 _being_printed: set[tuple[int, int]] = set()  # (module id, thread id) of the reprs under way
