@@ -32,6 +32,7 @@ from .ops.indexing import *
 from .ops.linalg import *
 from .ops.logic import *
 from .ops.math import *
+from .ops.normalization import *
 from .ops.pooling import *
 from .ops.rearrange import *
 from .ops.reduction import *

@@ -9,8 +9,13 @@ from ..ops.conv import conv1d as conv1d
 from ..ops.conv import conv2d as conv2d
 from ..ops.conv import fold as fold
 from ..ops.conv import unfold as unfold
+from ..ops.indexing import embedding as embedding
 from ..ops.indexing import one_hot as one_hot
 from ..ops.linalg import linear as linear
+from ..ops.normalization import batch_norm as batch_norm
+from ..ops.normalization import dropout as dropout
+from ..ops.normalization import group_norm as group_norm
+from ..ops.normalization import layer_norm as layer_norm
 from ..ops.pooling import adaptive_avg_pool2d as adaptive_avg_pool2d
 from ..ops.pooling import adaptive_max_pool2d as adaptive_max_pool2d
 from ..ops.pooling import avg_pool1d as avg_pool1d

@@ -23,6 +23,7 @@ from .inplace import *
 from .linalg import *
 from .logic import *
 from .math import *
+from .normalization import *
 from .pooling import *
 from .rearrange import *
 from .reduction import *
