@@ -24,13 +24,15 @@ from shared_data import HAVE_SAMPLE, IDX_FILES, MNIST, ROOT, SAMPLE, missing, ne
 import minigrad as mg
 from minigrad.data import save_image, untar_data, write_idx
 
-EXAMPLES = ("pixel_similarity", "sgd_quadratic", "linear_model", "simple_net", "mnist_full")
-TAKES_DATA = {"pixel_similarity", "linear_model", "simple_net", "mnist_full"}
+EXAMPLES = ("pixel_similarity", "sgd_quadratic", "linear_model", "simple_net", "mnist_full", "mnist_cnn")
+TAKES_DATA = {"pixel_similarity", "linear_model", "simple_net", "mnist_full", "mnist_cnn"}
 
 needs_cuda = pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")
 
 # The accuracy each must reach on the validation (for mnist_full: test) set.
-THRESHOLDS = {"scratch": 0.965, "optimizer": 0.975, "learner": 0.975, "simple_net": 0.98, "mnist_full": 0.97}
+THRESHOLDS = {
+    "scratch": 0.965, "optimizer": 0.975, "learner": 0.975, "simple_net": 0.98, "mnist_full": 0.97, "mnist_cnn": 0.99
+}  # fmt: skip
 
 FINAL = re.compile(r"^(\w+): final validation accuracy (\d\.\d{4})$", re.M)
 
@@ -150,6 +152,7 @@ BAD_OPTIONS = [
         "argument --save-dir: README.md: README.md is a file; expected a folder",
     ),
     ("pixel_similarity", ["--save-dir", "README.md/out"], "--save-dir: README.md/out: README.md is a file"),
+    ("mnist_cnn", ["--width", "0"], "argument --width: expected an integer > 0, got '0'"),
 ]
 
 
@@ -166,7 +169,7 @@ def test_zero_epochs_trains_nothing_and_prints_the_baselines(tiny_sample, tiny_i
     out = run("linear_model", "--data", tiny_sample, "--epochs", 0, home=tmp_path)
     assert set(finals(out)) == {"scratch", "optimizer", "learner"}, out
     assert "batch_accuracy" not in out.replace("epoch     train_loss  valid_loss  batch_accuracy  time", "")
-    for script, data in (("simple_net", tiny_sample), ("mnist_full", tiny_idx)):
+    for script, data in (("simple_net", tiny_sample), ("mnist_full", tiny_idx), ("mnist_cnn", tiny_idx)):
         out = run(script, "--data", data, "--epochs", 0, home=tmp_path)
         assert list(finals(out)) == [script] and table_rows(out) == [], out
 
@@ -254,6 +257,27 @@ def test_mnist_full(home):
 
 
 @pytest.mark.slow
+@needs_mnist
+def test_mnist_cnn_on_a_short_budget(home, tmp_path):
+    """The CNN on 512 digits for 2 epochs (seconds): the loss falls and it beats chance (0.1) by far;
+    with --lr-find it draws its plot first, then trains as well (from the weights put back)."""
+    args = ("--data", MNIST, "--limit", 512, "--bs", 32, "--seed", 42)
+    out = run("mnist_cnn", *args, home=home)
+    assert "512 training and 512 test digits" in out and "BatchNorm2d(16" in out
+    rows = table_rows(out)
+    assert len(rows) == 2
+    (train0, valid0), (train1, valid1) = ((float(r[1]), float(r[2])) for r in rows)
+    assert train1 < train0 < 2.3 and valid1 < valid0 < 2.3  # below ln(10), the loss of a uniform guess
+    assert finals(out)["mnist_cnn"] >= 0.6, out
+    plot = tmp_path / "lr.png"
+    with_find = run("mnist_cnn", *args, "--lr-find", plot, home=home)
+    assert re.search(r"^lr_find: valley at lr \d\.\d\de[-+]\d\d, plot in ", with_find, re.M), with_find
+    assert len(table_rows(with_find)) == 2 and finals(with_find)["mnist_cnn"] >= 0.6, with_find
+    with Image.open(plot) as img:
+        assert img.format == "PNG"
+
+
+@pytest.mark.slow
 @needs_cuda
 @pytest.mark.parametrize(
     "script, data, seed",
@@ -261,6 +285,7 @@ def test_mnist_full(home):
         pytest.param("linear_model", "sample", 6, marks=needs_sample),
         pytest.param("simple_net", "sample", 42, marks=needs_sample),
         pytest.param("mnist_full", "mnist", 42, marks=needs_mnist),
+        pytest.param("mnist_cnn", "mnist", 42, marks=needs_mnist),
     ],
 )
 def test_on_cuda(script, data, seed, request, home):

@@ -94,3 +94,78 @@ def test_pooling_layers():
     g = nn.AdaptiveAvgPool2d(1)(x)
     assert g.shape == (2, 3, 1, 1)
     np.testing.assert_allclose(g.numpy()[..., 0, 0], x.numpy().mean(axis=(2, 3)), rtol=1e-5)
+
+
+def test_batch_norm_trains_on_batch_statistics_and_evaluates_on_running_ones():
+    bn = nn.BatchNorm2d(3, momentum=0.5)
+    x = mg.randn(8, 3, 4, 4) * 2 + 1
+    y = bn(x)
+    xs = x.numpy()
+    mean, var = xs.mean(axis=(0, 2, 3)), xs.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(y.numpy(), (xs - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5), atol=1e-4)
+    n = 8 * 4 * 4
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.5 * mean, rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.5 + 0.5 * var * n / (n - 1), rtol=1e-5)  # unbiased
+    assert bn.num_batches_tracked.item() == 1
+    bn.eval()
+    rm, rv = bn.running_mean.numpy()[:, None, None], bn.running_var.numpy()[:, None, None]
+    np.testing.assert_allclose(bn(x).numpy(), (xs - rm) / np.sqrt(rv + 1e-5), atol=1e-4)
+    assert bn.num_batches_tracked.item() == 1  # eval changes nothing
+    with pytest.raises(ValueError, match=r"expected 4D input \(got 3D input\)"):
+        bn(mg.randn(3, 4, 4))
+
+
+def test_batch_norm_cumulative_average_and_state_dict_round_trip():
+    bn = nn.BatchNorm1d(2, momentum=None)
+    batches = [mg.randn(5, 2) + i for i in range(3)]
+    for b in batches:
+        bn(b)
+    expected = np.mean([b.numpy().mean(axis=0) for b in batches], axis=0)  # momentum None: the plain average
+    np.testing.assert_allclose(bn.running_mean.numpy(), expected, rtol=1e-5)
+    state = bn.state_dict()
+    assert list(state) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    fresh = nn.BatchNorm1d(2, momentum=None)
+    fresh.load_state_dict(state)
+    fresh.eval(), bn.eval()
+    x = mg.randn(4, 2)
+    np.testing.assert_array_equal(fresh(x).numpy(), bn(x).numpy())
+    assert fresh.num_batches_tracked.item() == 3
+    untracked = nn.BatchNorm1d(2, track_running_stats=False, affine=False)
+    assert list(untracked.state_dict()) == [] and list(untracked.parameters()) == []
+    np.testing.assert_allclose(untracked.eval()(x).numpy().mean(axis=0), 0, atol=1e-5)  # batch statistics
+
+
+def test_layer_and_group_norm():
+    x = mg.randn(4, 6, 5)
+    ln = nn.LayerNorm(5)
+    assert ln.weight.shape == ln.bias.shape == (5,)
+    xs = x.numpy()
+    ref = (xs - xs.mean(-1, keepdims=True)) / np.sqrt(xs.var(-1, keepdims=True) + 1e-5)
+    np.testing.assert_allclose(ln(x).numpy(), ref, atol=1e-4)
+    gn = nn.GroupNorm(3, 6)
+    g = xs.reshape(4, 3, 10)
+    ref = ((g - g.mean(-1, keepdims=True)) / np.sqrt(g.var(-1, keepdims=True) + 1e-5)).reshape(4, 6, 5)
+    np.testing.assert_allclose(gn(x).numpy(), ref, atol=1e-4)
+    with pytest.raises(ValueError, match="divisible by num_groups"):
+        nn.GroupNorm(4, 6)
+
+
+def test_dropout_only_in_training():
+    drop = nn.Dropout(0.5)
+    x = mg.ones(1000)
+    y = drop(x).numpy()
+    assert set(np.unique(y)) == {0.0, 2.0} and 300 < (y == 0).sum() < 700
+    assert drop.eval()(x) is x or np.array_equal(drop(x).numpy(), x.numpy())
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.Dropout(1.5)
+
+
+def test_embedding():
+    mg.manual_seed(0)
+    emb = nn.Embedding(10, 3, padding_idx=0)
+    assert emb.weight.shape == (10, 3) and not emb.weight.numpy()[0].any()
+    out = emb(mg.tensor([[0, 2], [2, 9]]))
+    assert out.shape == (2, 2, 3)
+    np.testing.assert_array_equal(out.numpy()[1, 0], emb.weight.numpy()[2])
+    out.sum().backward()
+    assert emb.weight.grad is not None and not emb.weight.grad.numpy()[0].any()  # the padding row isn't trained

@@ -16,4 +16,5 @@ from .functional import *
 from .layers import *
 from .loss_modules import *
 from .module import *
+from .normalization import *
 from .pooling import *
