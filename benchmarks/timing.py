@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Callable
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # one thread, set before numpy loads BLAS
@@ -20,20 +21,24 @@ def optional_torch():
     return torch
 
 
-def interleaved_medians(contenders: dict, rounds: int = 7, number: int = 1) -> dict[str, float]:
+def interleaved_medians(
+    contenders: dict, rounds: int = 7, number: int = 1, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
     """Median seconds per call of each contender, alternating them round by round.
 
-    Interleaving spreads the machine's noise over all contenders instead of one.
+    Interleaving spreads the machine's noise over all contenders instead of one. `clock` is
+    wall-clock time by default; ``time.process_time`` (this process's CPU time) leaves out the
+    time other processes take the CPU away, on a shared machine.
     """
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for fn in contenders.values():  # warm up caches and allocators
         fn()
     for _ in range(rounds):
         for name, fn in contenders.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(number):
                 fn()
-            times[name].append((time.perf_counter() - start) / number)
+            times[name].append((clock() - start) / number)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
