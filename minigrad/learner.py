@@ -107,6 +107,7 @@ class Learner:
         self.show = show
         self.opt = opt_func(model.parameters(), self.lr)
         self.recorder = Recorder(_unique_names([_name(m) for m in metrics]))
+        self.lr_finder: tuple[list[float], list[float]] | None = None  # lr_find's (lrs, losses)
 
     # ---- training -------------------------------------------------------------------------
     def fit(self, n_epoch: int, lr: float | None = None, show: bool | None = None) -> None:
