@@ -28,7 +28,7 @@ from ..tensor import Tensor, TensorLike, record
 from .operands import as_tensor, same_device
 from .registry import register
 
-__all__ = ["conv1d", "conv2d"]
+__all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 
 IntOrPair = int | Sequence[int]
 
@@ -288,3 +288,99 @@ def conv1d(
 
 
 register(conv1d)
+
+
+def conv_transpose2d(
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+    groups: int = 1,
+    dilation: IntOrPair = 1,
+) -> Tensor:
+    """The transposed convolution of input (N, C, H, W) (or (C, H, W)) with weight
+    (C, O/groups, kh, kw), plus bias (O,), as ``torch.nn.functional.conv_transpose2d``: conv2d's
+    gradient for its input, so conv2d with the same arguments maps the output's size back to
+    H, W. The output is (H - 1)·stride - 2·padding + dilation·(k - 1) + output_padding + 1 high
+    (and likewise wide).
+
+    Computed as one matrix product (the weight transposed times the input) and col2im. Gradients:
+    for the input, the weight times im2col(g) (conv2d of g); for the weight, the input times
+    im2col(g) transposed; for the bias, g summed over N, H, W.
+    """
+    x, w = as_tensor(input), as_tensor(weight)
+    b = None if bias is None else as_tensor(bias)
+    _check_transposed(x, w, b, groups)
+    stride_, pads = spatial("conv_transpose2d", "stride", stride, 2), spatial("conv_transpose2d", "padding", padding, 2)
+    dilation_ = spatial("conv_transpose2d", "dilation", dilation, 2)
+    extra = spatial("conv_transpose2d", "output_padding", output_padding, 2)
+    if min(stride_) <= 0 or min(dilation_) <= 0 or min(pads) < 0 or min(extra) < 0:
+        raise RuntimeError(
+            f"conv_transpose2d: stride and dilation must be positive, padding and output_padding non-negative, got "
+            f"stride={stride_}, dilation={dilation_}, padding={pads}, output_padding={extra}"
+        )
+    if any(e >= max(s, d) for e, s, d in zip(extra, stride_, dilation_)):
+        raise RuntimeError(
+            f"conv_transpose2d: output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={extra}, stride={stride_}, dilation={dilation_}"
+        )
+    batched = x if x.ndim == 4 else x.unsqueeze(0)
+    n, channels, h, wd = batched.shape
+    kernel = (w.shape[2], w.shape[3])
+    size = tuple(
+        (m - 1) * s - 2 * p + d * (k - 1) + e + 1
+        for m, s, p, d, k, e in zip((h, wd), stride_, pads, dilation_, kernel, extra)
+    )
+    if min(size) <= 0:
+        raise RuntimeError(
+            f"conv_transpose2d: given input size per channel: ({h} x {wd}), calculated output size per channel: "
+            f"({size[0]} x {size[1]}). Output size is too small"
+        )
+    win = Window((size[0], size[1]), kernel, (stride_[0], stride_[1]), (dilation_[0], dilation_[1]),
+                 ((pads[0], pads[0]), (pads[1], pads[1])), (h, wd))  # fmt: skip
+    columns = batched.permute(1, 2, 3, 0).reshape(groups, channels // groups, h * wd * n)
+    cols = w.reshape(groups, channels // groups, -1).transpose(1, 2) @ columns  # (groups, O/groups·kh·kw, H·W·N)
+    out_channels = w.shape[1] * groups
+    out = col2im(cols.reshape(out_channels, *kernel, h, wd, n), win)
+    out = out if b is None else out + b.reshape(out_channels, 1, 1)
+    return out if x.ndim == 4 else out.squeeze(0)
+
+
+register(conv_transpose2d)
+
+
+def _check_transposed(x: Tensor, w: Tensor, bias: Tensor | None, groups: int) -> None:
+    """PyTorch's checks on a transposed convolution's operands (the weight is (C, O/groups, kh, kw))."""
+    if x.ndim not in (3, 4):
+        raise RuntimeError(
+            f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: {list(x.shape)}"
+        )
+    if w.ndim != 4:
+        raise RuntimeError(
+            f"conv_transpose2d: expected weight to be 4-dimensional, but got weight of size {list(w.shape)}"
+        )
+    same_device("conv_transpose2d", (x, w, bias))
+    if not isinstance(groups, int) or groups <= 0 or w.shape[0] % groups:
+        raise RuntimeError(
+            f"conv_transpose2d: given groups={groups!r}, expected weight to be divisible by it at dimension 0, but "
+            f"got weight of size {list(w.shape)}"
+        )
+    if x.shape[-3] != w.shape[0]:
+        raise RuntimeError(
+            f"conv_transpose2d: given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to "
+            f"have {w.shape[0]} channels, but got {x.shape[-3]} channels instead"
+        )
+    if bias is not None and bias.shape != (w.shape[1] * groups,):
+        raise RuntimeError(
+            f"conv_transpose2d: given transposed=1, weight of size {list(w.shape)}, expected bias to be "
+            f"1-dimensional with {w.shape[1] * groups} elements, but got bias of size {list(bias.shape)} instead"
+        )
+    for other, what in ((w, "weight"), (bias, "bias")):
+        if other is not None and other.dtype != x.dtype:
+            raise RuntimeError(
+                f"conv_transpose2d: input type ({x.dtype}) and {what} type ({other.dtype}) should be the same"
+            )
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"conv_transpose2d: expected a float input, got dtype {x.dtype}")

@@ -5,7 +5,7 @@ and reduce them with one strided pass per kernel tap over the input laid out bat
 im2col reads it), without materialising the columns. Their gradients go back through
 :func:`~minigrad.ops.conv.col2im`: the max's to the element that won (the first of equals; a
 first NaN wins), the average's spread evenly over the window. Adaptive average pooling
-is a matrix product (each output the mean of its window of input elements), adaptive max pooling
+is two matrix products (each output the mean of its window of input elements), adaptive max pooling
 a gather of the windows (max pooling when the windows tile the input evenly).
 """
 
@@ -23,6 +23,7 @@ from ..tensor import Tensor, TensorLike, make, record
 from .conv import IntOrPair, spatial, window
 from .operands import as_tensor
 from .registry import register
+from .resampling import averaging, separable
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d"]
 
@@ -256,27 +257,18 @@ def _bounds(xp: Any, n: int, out: int) -> tuple[Any, Any]:
     return (o * n) // out, -((-(o + 1) * n) // out)
 
 
-def _averaging(xp: Any, n: int, out: int, dtype: Any) -> Any:
-    """The (out, n) matrix whose row o averages the elements of window o."""
-    start, end = _bounds(xp, n, out)
-    i = xp.arange(n)
-    inside = (i >= start.reshape(-1, 1)) & (i < end.reshape(-1, 1))
-    return (inside / (end - start).reshape(-1, 1)).astype(dtype)
-
-
 def adaptive_avg_pool2d(input: TensorLike, output_size: int | None | Sequence[int | None]) -> Tensor:
     """The mean of each of output_size windows tiling (N, C, H, W) (or (C, H, W)) input, as
     ``torch.nn.functional.adaptive_avg_pool2d``: window (p, q) spans rows [⌊p·H/OH⌋, ⌈(p+1)·H/OH⌉)
     and likewise columns.
 
-    Computed as one matrix product with the (OH·OW, H·W) averaging matrix, whose gradient spreads
-    g / window size over each window.
+    Computed as two matrix products, with the (OH, H) and (OW, W) averaging matrices (see
+    :mod:`.resampling`), whose gradient spreads g / window size over each window.
     """
     x = _images("adaptive_avg_pool2d", input, 2)
-    (n, c, h, w), (oh, ow) = x.shape, _adaptive_size("adaptive_avg_pool2d", x, output_size)
+    (_, _, h, w), (oh, ow) = x.shape, _adaptive_size("adaptive_avg_pool2d", x, output_size)
     xp = array_module(x.array)
-    weights = xp.kron(_averaging(xp, h, oh, x.dtype), _averaging(xp, w, ow, x.dtype))  # (OH·OW, H·W)
-    out = (x.reshape(n, c, h * w) @ make(weights.T)).reshape(n, c, oh, ow)
+    out = separable(x, averaging(xp, h, oh, x.dtype), averaging(xp, w, ow, x.dtype))
     return _restored(out, input, 2)
 
 
