@@ -96,7 +96,7 @@ def interpolate(
     if size is not None:
         out = (size,) * dims if isinstance(size, int) else tuple(size)
         scales = [n / o if o else 0.0 for n, o in zip(sizes_in, out)]
-    else:
+    elif scale_factor is not None:
         factors = (scale_factor,) * dims if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
         out = tuple(math.floor(n * f) for n, f in zip(sizes_in, factors))
         scales = [n / o if recompute_scale_factor and o else 1 / f for n, o, f in zip(sizes_in, out, factors)]
