@@ -87,17 +87,21 @@ def _max_pool(name: str, x: Tensor, win: Window, return_indices: bool) -> Any:
     of each max when `return_indices`."""
     xd = x.array
     xp = array_module(xd)
-    source = arraymath.padded(xp, xd, win, -np.inf)
-    seen = [source[:, rows, columns] for _, _, rows, columns in win.taps()]  # views, one per tap
-    best = seen[0].copy()
-    for values in seen[1:]:
-        xp.maximum(best, values, out=best)  # NaN propagates
-    winner = xp.empty((best.shape[0], len(seen), *best.shape[1:]), dtype=bool)  # the first tap reaching it
+    source = arraymath.channels_last(xp, xd)
+    best = xp.full((xd.shape[1], *win.out, xd.shape[0]), -np.inf, dtype=xd.dtype)  # padding never wins
+    taps = list(win.taps())
+    for _, _, (rows, columns), (down, across) in taps:
+        region = best[:, rows, columns]
+        xp.maximum(region, source[:, down, across], out=region)  # NaN propagates
+    (_, kw), k = win.kernel, win.kernel[0] * win.kernel[1]
+    winner = xp.zeros((best.shape[0], k, *best.shape[1:]), dtype=bool)  # the first tap reaching the max
     unclaimed = xp.ones(best.shape, dtype=bool)
-    for t, values in enumerate(seen):
-        hit = (values == best) | (values != values)
-        xp.logical_and(hit, unclaimed, out=winner[:, t])
-        unclaimed &= ~hit
+    for i, j, (rows, columns), (down, across) in taps:
+        values = source[:, down, across]
+        hit = (values == best[:, rows, columns]) | (values != values)
+        free = unclaimed[:, rows, columns]
+        winner[:, i * kw + j, rows, columns] = hit & free
+        free &= ~hit
     out = record(name, best.transpose(3, 0, 1, 2), (x,), (xd,), (_max_grad(win, winner),))
     if not return_indices:
         return out
@@ -176,13 +180,10 @@ def _avg_pool(
     """The mean of each window of x, recorded with its gradient (g / divisor spread over the window)."""
     xd = x.array
     xp = array_module(xd)
-    source = arraymath.padded(xp, xd, win)
-    total = None
-    for _, _, rows, columns in win.taps():
-        if total is None:
-            total = source[:, rows, columns].copy()
-        else:
-            total += source[:, rows, columns]
+    source = arraymath.channels_last(xp, xd)
+    total = xp.zeros((xd.shape[1], *win.out, xd.shape[0]), dtype=xd.dtype)  # padding adds 0
+    for _, _, (rows, columns), (down, across) in win.taps():
+        total[:, rows, columns] += source[:, down, across]
     (h, w), (kh, kw), (sh, sw), (oh, ow) = win.size, win.kernel, win.stride, win.out
     if divisor_override is not None:
         divisor = xp.full((oh, ow, 1), divisor_override, dtype=xd.dtype)
