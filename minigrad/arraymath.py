@@ -127,25 +127,25 @@ class Window(NamedTuple):
         """(i, j, windows, image) for each kernel tap (i, j) that falls inside the image for some
         window: `windows` slices the (oh, ow) grid of windows whose tap (i, j) does, and `image`
         the (H, W) elements those taps read, in the same order."""
-        for i, (rows, down) in enumerate(_reach(self, 0)):
-            for j, (columns, across) in enumerate(_reach(self, 1)):
-                if rows is not None and columns is not None:
-                    yield i, j, (rows, columns), (down, across)
+        for i, vertical in enumerate(_reach(self, 0)):
+            for j, horizontal in enumerate(_reach(self, 1)):
+                if vertical is not None and horizontal is not None:
+                    yield i, j, (vertical[0], horizontal[0]), (vertical[1], horizontal[1])
 
 
-def _reach(window: Window, dim: int) -> list[tuple[slice, slice] | tuple[None, None]]:
+def _reach(window: Window, dim: int) -> list[tuple[slice, slice] | None]:
     """For each kernel offset along `dim`: (the windows whose tap at that offset lands inside the
-    image, the image positions it lands on), or (None, None) where it lands in padding for all."""
+    image, the image positions it lands on), or None where it lands in padding for all."""
     n, k, s, d, count = (window.size[dim], window.kernel[dim], window.stride[dim], window.dilation[dim],
                          window.out[dim])  # fmt: skip
     before = window.padding[dim][0]
-    reach: list[tuple[slice, slice] | tuple[None, None]] = []
+    reach: list[tuple[slice, slice] | None] = []
     for offset in range(k):
         start = offset * d - before  # the image position window 0's tap reads
         first = -(start // s) if start < 0 else 0  # -(-a // b): the first window reading at or after 0
         last = min(count - 1, (n - 1 - start) // s) if n - 1 - start >= 0 else -1
         if first > last:
-            reach.append((None, None))
+            reach.append(None)
         else:
             reach.append((slice(first, last + 1), slice(start + first * s, start + last * s + 1, s)))
     return reach
