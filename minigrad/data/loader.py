@@ -191,15 +191,22 @@ class DataLoader:
     batches per epoch.
     """
 
+    dataset: Any
+    batch_size: int
+    shuffle: bool
+    drop_last: bool
+    generator: Generator | None
+    collate_fn: Callable[[list], Any] | None
+
     def __init__(
         self,
-        dataset,
+        dataset: Any,
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
         generator: Generator | None = None,
         collate_fn: Callable[[list], Any] | None = None,
-    ):
+    ) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 f"DataLoader needs a dataset with __len__ and __getitem__ (a list, a range, a TensorDataset, ...), "
