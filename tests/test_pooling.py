@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
+from minigrad import gradgradcheck
 from minigrad.nn import functional as F
 from minigrad.testing import check_grad
 
@@ -154,6 +155,14 @@ def test_adaptive_pools_match_the_naive_loop_and_finite_differences(size):
     t = mg.tensor(x[:, :1], requires_grad=True)
     assert check_grad(lambda t: F.adaptive_avg_pool2d(t, size), t)
     assert check_grad(lambda t: F.adaptive_max_pool2d(t, size), t)
+
+
+def test_pools_differentiate_twice():
+    x = mg.tensor(rng.permutation(2 * 5 * 4).reshape(1, 2, 5, 4) / 8.0)
+    assert gradgradcheck(lambda t: F.max_pool2d(t, 2, 1, 1, ceil_mode=True) ** 2, [x])
+    assert gradgradcheck(lambda t: F.avg_pool2d(t, 3, 2, 1, count_include_pad=False) ** 2, [x])
+    assert gradgradcheck(lambda t: F.adaptive_avg_pool2d(t, (2, 3)) ** 2, [x])
+    assert gradgradcheck(lambda t: F.adaptive_max_pool2d(t, (2, 3)) ** 2, [x])
 
 
 # ---- errors, as PyTorch's --------------------------------------------------------------------------------
