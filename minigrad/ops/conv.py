@@ -224,14 +224,32 @@ def _check_conv(name: str, x: Tensor, w: Tensor, bias: Tensor | None, groups: in
         raise RuntimeError(f"{name}: expected a float input, got dtype {x.dtype}")
 
 
+_PRODUCT_GRADS = (
+    lambda ops, g, out, w, cols, b=None: g @ ops.swapaxes(cols, -1, -2),
+    lambda ops, g, out, w, cols, b=None: ops.swapaxes(w, -1, -2) @ g,
+    lambda ops, g, out, w, cols, b: g.sum(2, keepdims=True),
+)
+
+
+def weights_times_columns(w: Tensor, cols: Tensor, bias: Tensor | None) -> Tensor:
+    """w (G, O/G, K) @ cols (G, K, L) + bias (G, O/G, 1), one op (the bias added in place).
+    Gradients: w: g @ colsᵀ; cols: wᵀ @ g; bias: g summed over L."""
+    out = w.array @ cols.array
+    if bias is None:
+        return record("conv", out, (w, cols), (w.array, cols.array), _PRODUCT_GRADS[:2])
+    out += bias.array
+    return record("conv", out, (w, cols, bias), (w.array, cols.array, bias.array), _PRODUCT_GRADS)
+
+
 def convolve(x: Tensor, w: Tensor, bias: Tensor | None, win: Window, groups: int) -> Tensor:
     """The convolution of images x (N, C, H, W) with w (O, C/groups, kh, kw) over `win`'s windows:
-    im2col, then one matrix product per call (batched over the groups), then the bias."""
+    im2col, then one matrix product per call (batched over the groups) plus the bias."""
     n, (oh, ow), out_channels = x.shape[0], win.out, w.shape[0]
     cols = im2col(x, win).reshape(groups, -1, oh * ow * n)
-    out = w.reshape(groups, out_channels // groups, -1) @ cols  # (groups, O/groups, oh·ow·N)
-    out = out.reshape(out_channels, oh, ow, n).permute(3, 0, 1, 2)
-    return out if bias is None else out + bias.reshape(out_channels, 1, 1)
+    per_group = (groups, out_channels // groups)
+    b = None if bias is None else bias.reshape(*per_group, 1)
+    out = weights_times_columns(w.reshape(*per_group, -1), cols, b)  # (groups, O/groups, oh·ow·N)
+    return out.reshape(out_channels, oh, ow, n).permute(3, 0, 1, 2)
 
 
 def conv2d(
