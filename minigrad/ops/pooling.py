@@ -3,10 +3,11 @@
 max_pool and avg_pool slide their windows as a convolution does (:class:`~minigrad.arraymath.Window`)
 and reduce them with one strided pass per kernel tap over the input laid out batch-last (as
 im2col reads it), without materialising the columns. Their gradients go back through
-:func:`~minigrad.ops.conv.col2im`: the max's to the element that won (the first of equals; a
-first NaN wins), the average's spread evenly over the window. Adaptive average pooling
-is two matrix products (each output the mean of its window of input elements), adaptive max pooling
-a gather of the windows (max pooling when the windows tile the input evenly).
+:func:`~minigrad.ops.conv.col2im`: the max's to the element that won (the first of equals; in
+a window holding NaN, the last NaN, as PyTorch), the average's spread evenly over the window.
+Adaptive average pooling is two matrix products (each output the mean of its window of input
+elements), adaptive max pooling a gather of the windows (max pooling when the windows tile the
+input evenly).
 """
 
 from __future__ import annotations
@@ -94,14 +95,17 @@ def _max_pool(name: str, x: Tensor, win: Window, return_indices: bool) -> Any:
         region = best[:, rows, columns]
         xp.maximum(region, source[:, down, across], out=region)  # NaN propagates
     (_, kw), k = win.kernel, win.kernel[0] * win.kernel[1]
-    winner = xp.zeros((best.shape[0], k, *best.shape[1:]), dtype=bool)  # the first tap reaching the max
+    # the winner, as PyTorch's: the first tap equal to the max, or in a window holding NaN, the last NaN
+    winner = xp.zeros((best.shape[0], k, *best.shape[1:]), dtype=bool)
     unclaimed = xp.ones(best.shape, dtype=bool)
-    for i, j, (rows, columns), (down, across) in taps:
-        values = source[:, down, across]
-        hit = (values == best[:, rows, columns]) | (values != values)
-        free = unclaimed[:, rows, columns]
-        winner[:, i * kw + j, rows, columns] = hit & free
-        free &= ~hit
+    for order, nan in ((taps, False), (taps[::-1], True)):
+        for i, j, (rows, columns), (down, across) in order:
+            values = source[:, down, across]
+            hit = values != values if nan else values == best[:, rows, columns]
+            free = unclaimed[:, rows, columns]
+            claimed = winner[:, i * kw + j, rows, columns]
+            claimed |= hit & free
+            free &= ~hit
     out = record(name, best.transpose(3, 0, 1, 2), (x,), (xd,), (_max_grad(win, winner),))
     if not return_indices:
         return out
