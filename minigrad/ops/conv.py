@@ -331,33 +331,10 @@ def conv_transpose2d(
     x, w = as_tensor(input), as_tensor(weight)
     b = None if bias is None else as_tensor(bias)
     _check_transposed(x, w, b, groups)
-    stride_, pads = spatial("conv_transpose2d", "stride", stride, 2), spatial("conv_transpose2d", "padding", padding, 2)
-    dilation_ = spatial("conv_transpose2d", "dilation", dilation, 2)
-    extra = spatial("conv_transpose2d", "output_padding", output_padding, 2)
-    if min(stride_) <= 0 or min(dilation_) <= 0 or min(pads) < 0 or min(extra) < 0:
-        raise RuntimeError(
-            f"conv_transpose2d: stride and dilation must be positive, padding and output_padding non-negative, got "
-            f"stride={stride_}, dilation={dilation_}, padding={pads}, output_padding={extra}"
-        )
-    if any(e >= max(s, d) for e, s, d in zip(extra, stride_, dilation_)):
-        raise RuntimeError(
-            f"conv_transpose2d: output padding must be smaller than either stride or dilation, but got "
-            f"output_padding={extra}, stride={stride_}, dilation={dilation_}"
-        )
     batched = x if x.ndim == 4 else x.unsqueeze(0)
     n, channels, h, wd = batched.shape
     kernel = (w.shape[2], w.shape[3])
-    size = tuple(
-        (m - 1) * s - 2 * p + d * (k - 1) + e + 1
-        for m, s, p, d, k, e in zip((h, wd), stride_, pads, dilation_, kernel, extra)
-    )
-    if min(size) <= 0:
-        raise RuntimeError(
-            f"conv_transpose2d: given input size per channel: ({h} x {wd}), calculated output size per channel: "
-            f"({size[0]} x {size[1]}). Output size is too small"
-        )
-    win = Window((size[0], size[1]), kernel, (stride_[0], stride_[1]), (dilation_[0], dilation_[1]),
-                 ((pads[0], pads[0]), (pads[1], pads[1])), (h, wd))  # fmt: skip
+    win = _transposed_window((h, wd), kernel, stride, padding, output_padding, dilation)
     columns = batched.permute(1, 2, 3, 0).reshape(groups, channels // groups, h * wd * n)
     cols = w.reshape(groups, channels // groups, -1).transpose(1, 2) @ columns  # (groups, O/groups·kh·kw, H·W·N)
     out_channels = w.shape[1] * groups
@@ -367,6 +344,38 @@ def conv_transpose2d(
 
 
 register(conv_transpose2d)
+
+
+def _transposed_window(
+    size: tuple[int, int], kernel: tuple[int, int], stride: Any, padding: Any, output_padding: Any, dilation: Any
+) -> Window:
+    """The windows of the convolution whose input gradient a transposed convolution of an image of
+    `size` computes: over its output, (size - 1)·stride - 2·padding + dilation·(k - 1) +
+    output_padding + 1 high (and wide), with one window per input element. PyTorch's checks."""
+    name = "conv_transpose2d"
+    steps, pads = spatial(name, "stride", stride, 2), spatial(name, "padding", padding, 2)
+    dilations, extra = spatial(name, "dilation", dilation, 2), spatial(name, "output_padding", output_padding, 2)
+    if min(steps) <= 0 or min(dilations) <= 0 or min(pads) < 0 or min(extra) < 0:
+        raise RuntimeError(
+            f"{name}: stride and dilation must be positive, padding and output_padding non-negative, got "
+            f"stride={steps}, dilation={dilations}, padding={pads}, output_padding={extra}"
+        )
+    if any(e >= max(s, d) for e, s, d in zip(extra, steps, dilations)):
+        raise RuntimeError(
+            f"{name}: output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={extra}, stride={steps}, dilation={dilations}"
+        )
+    out = [
+        (m - 1) * s - 2 * p + d * (k - 1) + e + 1
+        for m, s, p, d, k, e in zip(size, steps, pads, dilations, kernel, extra)
+    ]
+    if min(out) <= 0:
+        raise RuntimeError(
+            f"{name}: given input size per channel: ({size[0]} x {size[1]}), calculated output size per channel: "
+            f"({out[0]} x {out[1]}). Output size is too small"
+        )
+    pair = lambda v: (v[0], v[1])  # noqa: E731
+    return Window(pair(out), kernel, pair(steps), pair(dilations), ((pads[0], pads[0]), (pads[1], pads[1])), size)
 
 
 def _check_transposed(x: Tensor, w: Tensor, bias: Tensor | None, groups: int) -> None:

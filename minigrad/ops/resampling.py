@@ -61,6 +61,24 @@ def _linear(xp: Any, n: int, out: int, scale: float, align_corners: bool, dtype:
 _MODES = {"nearest": 1, "linear": 1, "bilinear": 2}
 
 
+def _output_size(
+    sizes_in: tuple[int, ...], size: Any, scale_factor: Any, recompute_scale_factor: bool | None
+) -> tuple[tuple[int, ...], list[float]]:
+    """(the output's size, and for each dim the scale its source positions are computed with, as
+    PyTorch: in / out, or 1 / scale_factor when that was given, unless recompute_scale_factor)."""
+    dims = len(sizes_in)
+    if size is not None:
+        out = (size,) * dims if isinstance(size, int) else tuple(size)
+        scales = [n / o if o else 0.0 for n, o in zip(sizes_in, out)]
+    else:
+        factors = (scale_factor,) * dims if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        out = tuple(math.floor(n * f) for n, f in zip(sizes_in, factors))
+        scales = [n / o if recompute_scale_factor and o else 1 / f for n, o, f in zip(sizes_in, out, factors)]
+    if len(out) != dims or min(out) <= 0:
+        raise ValueError(f"interpolate: output size must be {dims} positive ints, got {out} from input size {sizes_in}")
+    return out, scales
+
+
 def interpolate(
     input: TensorLike,
     size: int | Sequence[int] | None = None,
@@ -93,15 +111,7 @@ def interpolate(
     if x.dtype.kind != "f":
         raise RuntimeError(f"interpolate: expected a float input, got dtype {x.dtype}")
     sizes_in = x.shape[2:]
-    if size is not None:
-        out = (size,) * dims if isinstance(size, int) else tuple(size)
-        scales = [n / o if o else 0.0 for n, o in zip(sizes_in, out)]
-    elif scale_factor is not None:
-        factors = (scale_factor,) * dims if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
-        out = tuple(math.floor(n * f) for n, f in zip(sizes_in, factors))
-        scales = [n / o if recompute_scale_factor and o else 1 / f for n, o, f in zip(sizes_in, out, factors)]
-    if len(out) != dims or min(out) <= 0:
-        raise ValueError(f"interpolate: output size must be {dims} positive ints, got {out} from input size {sizes_in}")
+    out, scales = _output_size(sizes_in, size, scale_factor, recompute_scale_factor)
     xp = array_module(x.array)
 
     def matrix(n: int, o: int, scale: float) -> Any:
