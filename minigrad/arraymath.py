@@ -110,9 +110,10 @@ def _clenshaw(u: Any, coefficients: tuple[float, ...]) -> Any:
 class Window(NamedTuple):
     """The windows a convolution or pooling slides over the last two dims of (N, C, H, W) input.
 
-    `padding` is ((top, bottom), (left, right)): what im2col pads with before cutting windows
-    (the bottom and right may be wider than asked, to cover ceil_mode's last window). `size`
-    is the input's (H, W) and `out` the number of windows down and across.
+    `padding` is ((top, bottom), (left, right)): how far the windows reach beyond the image (the
+    bottom and right may be wider than asked, to cover ceil_mode's last window); what they read
+    there is the op's choice (0, or -inf for a max). `size` is the input's (H, W) and `out` the
+    number of windows down and across.
     """
 
     size: tuple[int, int]
@@ -122,25 +123,38 @@ class Window(NamedTuple):
     padding: tuple[tuple[int, int], tuple[int, int]]
     out: tuple[int, int]
 
-    def taps(self) -> Iterator[tuple[int, int, slice, slice]]:
-        """(i, j, rows, columns) for each kernel tap: the rows and columns of the padded image that
-        tap (i, j) of the windows sees, one per window."""
-        (kh, kw), (sh, sw), (dh, dw), (oh, ow) = self.kernel, self.stride, self.dilation, self.out
-        for i in range(kh):
-            for j in range(kw):
-                yield i, j, slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+    def taps(self) -> Iterator[tuple[int, int, tuple[slice, slice], tuple[slice, slice]]]:
+        """(i, j, windows, image) for each kernel tap (i, j) that falls inside the image for some
+        window: `windows` slices the (oh, ow) grid of windows whose tap (i, j) does, and `image`
+        the (H, W) elements those taps read, in the same order."""
+        for i, vertical in enumerate(_reach(self, 0)):
+            for j, horizontal in enumerate(_reach(self, 1)):
+                if vertical is not None and horizontal is not None:
+                    yield i, j, (vertical[0], horizontal[0]), (vertical[1], horizontal[1])
 
 
-def padded(xp: Any, x: Any, window: Window, fill: float = 0) -> Any:
-    """x (N, C, H, W) as (C, H, W, N), the batch last and contiguous, padded by `fill` as `window` says."""
-    n, c, h, w = x.shape
-    (top, bottom), (left, right) = window.padding
-    channels_last = x.transpose(1, 2, 3, 0)  # a view
-    if not (top or bottom or left or right):
-        return xp.ascontiguousarray(channels_last)
-    out = xp.full((c, top + h + bottom, left + w + right, n), fill, dtype=x.dtype)
-    out[:, top : top + h, left : left + w] = channels_last
-    return out
+def _reach(window: Window, dim: int) -> list[tuple[slice, slice] | None]:
+    """For each kernel offset along `dim`: (the windows whose tap at that offset lands inside the
+    image, the image positions it lands on), or None where it lands in padding for all."""
+    n, k, s, d, count = (window.size[dim], window.kernel[dim], window.stride[dim], window.dilation[dim],
+                         window.out[dim])  # fmt: skip
+    before = window.padding[dim][0]
+    reach: list[tuple[slice, slice] | None] = []
+    for offset in range(k):
+        start = offset * d - before  # the image position window 0's tap reads
+        first = -(start // s) if start < 0 else 0  # -(-a // b): the first window reading at or after 0
+        last = min(count - 1, (n - 1 - start) // s) if n - 1 - start >= 0 else -1
+        if first > last:
+            reach.append(None)
+        else:
+            reach.append((slice(first, last + 1), slice(start + first * s, start + last * s + 1, s)))
+    return reach
+
+
+def channels_last(xp: Any, x: Any) -> Any:
+    """x (N, C, H, W) as (C, H, W, N), contiguous: free when x is already laid out so (a
+    convolution's output, and elementwise results of it, are)."""
+    return xp.ascontiguousarray(x.transpose(1, 2, 3, 0))
 
 
 def im2col(xp: Any, x: Any, window: Window) -> Any:
@@ -149,12 +163,14 @@ def im2col(xp: Any, x: Any, window: Window) -> Any:
 
     The batch is the last (contiguous) axis, so each of the kh·kw copies below moves long runs
     of memory however small the images are, and a matrix product over (c, i, j) needs no
-    transposition. Costs one pass over x (to that layout) and one per tap.
+    transposition. Costs one copy per tap (and one to that layout, unless x has it already).
     """
-    source = padded(xp, x, window)
-    cols = xp.empty((x.shape[1], *window.kernel, *window.out, x.shape[0]), dtype=x.dtype)
-    for i, j, rows, columns in window.taps():
-        cols[:, i, j] = source[:, rows, columns]
+    source = channels_last(xp, x)
+    shape = (x.shape[1], *window.kernel, *window.out, x.shape[0])
+    pads = any(p for pair in window.padding for p in pair)
+    cols = xp.zeros(shape, dtype=x.dtype) if pads else xp.empty(shape, dtype=x.dtype)
+    for i, j, (rows, columns), (down, across) in window.taps():
+        cols[:, i, j, rows, columns] = source[:, down, across]
     return cols
 
 
@@ -163,9 +179,7 @@ def col2im(xp: Any, cols: Any, window: Window) -> Any:
     each element receiving what every window that saw it holds for it (padding's share dropped).
 
     The result is a view with the batch as its contiguous axis, as im2col's input is read."""
-    c, n = cols.shape[0], cols.shape[-1]
-    (h, w), ((top, bottom), (left, right)) = window.size, window.padding
-    padded = xp.zeros((c, top + h + bottom, left + w + right, n), dtype=cols.dtype)
-    for i, j, rows, columns in window.taps():
-        padded[:, rows, columns] += cols[:, i, j]
-    return padded[:, top : top + h, left : left + w].transpose(3, 0, 1, 2)
+    out = xp.zeros((cols.shape[0], *window.size, cols.shape[-1]), dtype=cols.dtype)
+    for i, j, (rows, columns), (down, across) in window.taps():
+        out[:, down, across] += cols[:, i, j, rows, columns]
+    return out.transpose(3, 0, 1, 2)

@@ -218,3 +218,75 @@ def test_conv2d_on_a_device_matches_the_cpu(device):
         results.append([out.numpy()] + [t.grad.numpy() for t in xs])
     for on_cpu, on_device in zip(*results):
         np.testing.assert_allclose(on_device, on_cpu, rtol=1e-4, atol=1e-4)
+
+
+# ---- conv_transpose2d ------------------------------------------------------------------------------------------
+def naive_conv_transpose2d(x, w, b, stride, padding, output_padding, groups, dilation):
+    n, c, h, wd = x.shape
+    _, og, kh, kw = w.shape
+    size = [(m - 1) * s - 2 * p + d * (k - 1) + e + 1
+            for m, s, p, d, k, e in zip((h, wd), stride, padding, dilation, (kh, kw), output_padding)]  # fmt: skip
+    out = np.zeros((n, og * groups, size[0] + 2 * padding[0], size[1] + 2 * padding[1]))
+    for i, ch, p, q, u, v in np.ndindex(n, c, h, wd, kh, kw):
+        group = ch // (c // groups)
+        r, col = p * stride[0] + u * dilation[0], q * stride[1] + v * dilation[1]
+        if r < out.shape[2] and col < out.shape[3]:
+            out[i, group * og : (group + 1) * og, r, col] += x[i, ch, p, q] * w[ch, :, u, v]
+    out = out[:, :, padding[0] : padding[0] + size[0], padding[1] : padding[1] + size[1]]
+    return out + (0 if b is None else b[:, None, None])
+
+
+@GEOMETRIES
+@given(st.data())
+def test_conv_transpose2d_matches_the_naive_loop_and_finite_differences(data):
+    groups, cg, og = data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2))
+    kernel = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    stride = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    dilation = data.draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    extra = tuple(data.draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+    size = data.draw(st.tuples(st.integers(1, 4), st.integers(1, 4)))
+    padding = tuple(
+        data.draw(st.integers(0, max(0, ((n - 1) * s + d * (k - 1) + e) // 2)))
+        for n, s, d, k, e in zip(size, stride, dilation, kernel, extra)
+    )
+    x = rng.standard_normal((2, groups * cg, *size))
+    w = rng.standard_normal((groups * cg, og, *kernel))
+    b = rng.standard_normal(groups * og) if data.draw(st.booleans()) else None
+    args = (stride, padding, extra, groups, dilation)
+    out = F.conv_transpose2d(mg.tensor(x), mg.tensor(w), None if b is None else mg.tensor(b), *args)
+    np.testing.assert_allclose(out.numpy(), naive_conv_transpose2d(x, w, b, *args), atol=1e-12)
+    inputs = [mg.tensor(a, requires_grad=True) for a in (x, w) + (() if b is None else (b,))]
+    assert check_grad(lambda x, w, b=None: F.conv_transpose2d(x, w, b, *args), *inputs)
+
+
+def test_conv_transpose2d_is_conv2ds_input_gradient_and_differentiates_twice():
+    x, w = (
+        mg.tensor(rng.standard_normal((2, 4, 7, 6)), requires_grad=True),
+        mg.tensor(rng.standard_normal((6, 2, 3, 3))),
+    )
+    out = F.conv2d(x, w, stride=2, padding=1, groups=2)
+    g = mg.tensor(rng.standard_normal(out.shape))
+    out.backward(g)
+    back = F.conv_transpose2d(g, w, stride=2, padding=1, output_padding=(0, 1), groups=2)
+    np.testing.assert_allclose(back.numpy(), x.grad.numpy(), atol=1e-12)
+    assert gradgradcheck(lambda g, w: F.conv_transpose2d(g, w, stride=2, padding=1, groups=2), [g[:1, :, :2], w])
+    assert F.conv_transpose2d(g[0], w, stride=2, padding=1, groups=2).shape == (4, 7, 5)  # unbatched
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: F.conv_transpose2d(X, mg.ones(3, 2, 3, 3)), r"expected input\[2, 4, 5, 5\] to have 3 channels"),
+        (
+            lambda: F.conv_transpose2d(X, mg.ones(4, 2, 3, 3), stride=2, output_padding=2),
+            "output padding must be smaller",
+        ),
+        (lambda: F.conv_transpose2d(X, mg.ones(4, 2, 3, 3), padding=4), "Output size is too small"),
+        (lambda: F.conv_transpose2d(X, mg.ones(4, 2, 3, 3), mg.ones(3)), "expected bias to be 1-dimensional with 2"),
+        (lambda: F.conv_transpose2d(X, mg.ones(4, 2, 3, 3), groups=3), "divisible"),
+        (lambda: F.conv_transpose2d(X, mg.ones(4, 2, 3, 3), stride=0), "stride and dilation must be positive"),
+    ],
+)
+def test_conv_transpose2d_bad_arguments_raise_pytorchs_errors(call, match):
+    with pytest.raises(RuntimeError, match=match):
+        call()

@@ -169,3 +169,17 @@ def test_embedding():
     np.testing.assert_array_equal(out.numpy()[1, 0], emb.weight.numpy()[2])
     out.sum().backward()
     assert emb.weight.grad is not None and not emb.weight.grad.numpy()[0].any()  # the padding row isn't trained
+
+
+def test_conv_transpose2d_upsamples_and_is_initialised_from_its_output_side():
+    mg.manual_seed(0)
+    up = nn.ConvTranspose2d(8, 4, kernel_size=3, stride=2, padding=1, output_padding=1)
+    assert up.weight.shape == (8, 4, 3, 3) and up.bias is not None and up.bias.shape == (4,)
+    bound = 1 / math.sqrt(4 * 3 * 3)  # PyTorch's fan_in of a transposed conv's weight: dim 1 times the kernel
+    assert bound * 0.8 < np.abs(up.weight.numpy()).max() <= bound
+    x = mg.randn(2, 8, 7, 7)
+    y = up(x)
+    assert y.shape == (2, 4, 14, 14)
+    np.testing.assert_allclose(y.numpy(), F.conv_transpose2d(x, up.weight, up.bias, 2, 1, 1).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="padding must be an int or a pair"):
+        nn.ConvTranspose2d(8, 4, 3, padding="same")

@@ -118,6 +118,9 @@ def test_dropout_gradient_uses_the_same_mask_and_evaluation_is_the_identity():
     assert F.dropout(x, 0.5, training=False) is x
     np.testing.assert_array_equal(F.dropout(x, 1.0).numpy(), np.zeros((6, 7)))
     np.testing.assert_array_equal(F.dropout(x, 0.0).numpy(), x.numpy())
+    y = mg.ones(4, 5)
+    assert F.dropout(y, 0.5, inplace=True, generator=mg.Generator(2)) is y
+    np.testing.assert_array_equal(y.numpy(), F.dropout(mg.ones(4, 5), 0.5, generator=mg.Generator(2)).numpy())
 
 
 # ---- embedding ------------------------------------------------------------------------------------------------------

@@ -97,6 +97,7 @@ class ConvTranspose2d(_ConvNd):
 
     dims = 2
     transposed = True
+    padding: tuple[int, ...]  # never "same" or "valid"
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", **kwargs):  # fmt: skip

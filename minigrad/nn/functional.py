@@ -7,6 +7,7 @@ normalisations of :mod:`minigrad.ops.conv` & co.).
 
 from ..ops.conv import conv1d as conv1d
 from ..ops.conv import conv2d as conv2d
+from ..ops.conv import conv_transpose2d as conv_transpose2d
 from ..ops.conv import fold as fold
 from ..ops.conv import unfold as unfold
 from ..ops.indexing import embedding as embedding
@@ -23,5 +24,6 @@ from ..ops.pooling import avg_pool2d as avg_pool2d
 from ..ops.pooling import max_pool1d as max_pool1d
 from ..ops.pooling import max_pool2d as max_pool2d
 from ..ops.rearrange import pad as pad
+from ..ops.resampling import interpolate as interpolate
 from .activations import *  # noqa: F403
 from .losses import *  # noqa: F403

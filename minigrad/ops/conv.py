@@ -28,7 +28,7 @@ from ..tensor import Tensor, TensorLike, record
 from .operands import as_tensor, same_device
 from .registry import register
 
-__all__ = ["conv1d", "conv2d"]
+__all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 
 IntOrPair = int | Sequence[int]
 
@@ -224,14 +224,32 @@ def _check_conv(name: str, x: Tensor, w: Tensor, bias: Tensor | None, groups: in
         raise RuntimeError(f"{name}: expected a float input, got dtype {x.dtype}")
 
 
+_PRODUCT_GRADS = (  # the weight's as (cols gᵀ)ᵀ: the same numbers as g colsᵀ, but BLAS is faster with L inside
+    lambda ops, g, out, w, cols, b=None: ops.swapaxes(cols @ ops.swapaxes(g, -1, -2), -1, -2),
+    lambda ops, g, out, w, cols, b=None: ops.swapaxes(w, -1, -2) @ g,
+    lambda ops, g, out, w, cols, b: g.sum(2, keepdims=True),
+)
+
+
+def weights_times_columns(w: Tensor, cols: Tensor, bias: Tensor | None) -> Tensor:
+    """w (G, O/G, K) @ cols (G, K, L) + bias (G, O/G, 1), one op (the bias added in place).
+    Gradients: w: g @ colsᵀ; cols: wᵀ @ g; bias: g summed over L."""
+    out = w.array @ cols.array
+    if bias is None:
+        return record("conv", out, (w, cols), (w.array, cols.array), _PRODUCT_GRADS[:2])
+    out += bias.array
+    return record("conv", out, (w, cols, bias), (w.array, cols.array, bias.array), _PRODUCT_GRADS)
+
+
 def convolve(x: Tensor, w: Tensor, bias: Tensor | None, win: Window, groups: int) -> Tensor:
     """The convolution of images x (N, C, H, W) with w (O, C/groups, kh, kw) over `win`'s windows:
-    im2col, then one matrix product per call (batched over the groups), then the bias."""
+    im2col, then one matrix product per call (batched over the groups) plus the bias."""
     n, (oh, ow), out_channels = x.shape[0], win.out, w.shape[0]
     cols = im2col(x, win).reshape(groups, -1, oh * ow * n)
-    out = w.reshape(groups, out_channels // groups, -1) @ cols  # (groups, O/groups, oh·ow·N)
-    out = out.reshape(out_channels, oh, ow, n).permute(3, 0, 1, 2)
-    return out if bias is None else out + bias.reshape(out_channels, 1, 1)
+    per_group = (groups, out_channels // groups)
+    b = None if bias is None else bias.reshape(*per_group, 1)
+    out = weights_times_columns(w.reshape(*per_group, -1), cols, b)  # (groups, O/groups, oh·ow·N)
+    return out.reshape(out_channels, oh, ow, n).permute(3, 0, 1, 2)
 
 
 def conv2d(
@@ -288,3 +306,108 @@ def conv1d(
 
 
 register(conv1d)
+
+
+def conv_transpose2d(
+    input: TensorLike,
+    weight: TensorLike,
+    bias: TensorLike | None = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+    groups: int = 1,
+    dilation: IntOrPair = 1,
+) -> Tensor:
+    """The transposed convolution of input (N, C, H, W) (or (C, H, W)) with weight
+    (C, O/groups, kh, kw), plus bias (O,), as ``torch.nn.functional.conv_transpose2d``: conv2d's
+    gradient for its input, so conv2d with the same arguments maps the output's size back to
+    H, W. The output is (H - 1)·stride - 2·padding + dilation·(k - 1) + output_padding + 1 high
+    (and likewise wide).
+
+    Computed as one matrix product (the weight transposed times the input) and col2im. Gradients:
+    for the input, the weight times im2col(g) (conv2d of g); for the weight, the input times
+    im2col(g) transposed; for the bias, g summed over N, H, W.
+    """
+    x, w = as_tensor(input), as_tensor(weight)
+    b = None if bias is None else as_tensor(bias)
+    _check_transposed(x, w, b, groups)
+    batched = x if x.ndim == 4 else x.unsqueeze(0)
+    n, channels, h, wd = batched.shape
+    kernel = (w.shape[2], w.shape[3])
+    win = _transposed_window((h, wd), kernel, stride, padding, output_padding, dilation)
+    columns = batched.permute(1, 2, 3, 0).reshape(groups, channels // groups, h * wd * n)
+    cols = w.reshape(groups, channels // groups, -1).transpose(1, 2) @ columns  # (groups, O/groups·kh·kw, H·W·N)
+    out_channels = w.shape[1] * groups
+    out = col2im(cols.reshape(out_channels, *kernel, h, wd, n), win)
+    out = out if b is None else out + b.reshape(out_channels, 1, 1)
+    return out if x.ndim == 4 else out.squeeze(0)
+
+
+register(conv_transpose2d)
+
+
+def _transposed_window(
+    size: tuple[int, int], kernel: tuple[int, int], stride: Any, padding: Any, output_padding: Any, dilation: Any
+) -> Window:
+    """The windows of the convolution whose input gradient a transposed convolution of an image of
+    `size` computes: over its output, (size - 1)·stride - 2·padding + dilation·(k - 1) +
+    output_padding + 1 high (and wide), with one window per input element. PyTorch's checks."""
+    name = "conv_transpose2d"
+    steps, pads = spatial(name, "stride", stride, 2), spatial(name, "padding", padding, 2)
+    dilations, extra = spatial(name, "dilation", dilation, 2), spatial(name, "output_padding", output_padding, 2)
+    if min(steps) <= 0 or min(dilations) <= 0 or min(pads) < 0 or min(extra) < 0:
+        raise RuntimeError(
+            f"{name}: stride and dilation must be positive, padding and output_padding non-negative, got "
+            f"stride={steps}, dilation={dilations}, padding={pads}, output_padding={extra}"
+        )
+    if any(e >= max(s, d) for e, s, d in zip(extra, steps, dilations)):
+        raise RuntimeError(
+            f"{name}: output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={extra}, stride={steps}, dilation={dilations}"
+        )
+    out = [
+        (m - 1) * s - 2 * p + d * (k - 1) + e + 1
+        for m, s, p, d, k, e in zip(size, steps, pads, dilations, kernel, extra)
+    ]
+    if min(out) <= 0:
+        raise RuntimeError(
+            f"{name}: given input size per channel: ({size[0]} x {size[1]}), calculated output size per channel: "
+            f"({out[0]} x {out[1]}). Output size is too small"
+        )
+    pair = lambda v: (v[0], v[1])  # noqa: E731
+    return Window(pair(out), kernel, pair(steps), pair(dilations), ((pads[0], pads[0]), (pads[1], pads[1])), size)
+
+
+def _check_transposed(x: Tensor, w: Tensor, bias: Tensor | None, groups: int) -> None:
+    """PyTorch's checks on a transposed convolution's operands (the weight is (C, O/groups, kh, kw))."""
+    if x.ndim not in (3, 4):
+        raise RuntimeError(
+            f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: {list(x.shape)}"
+        )
+    if w.ndim != 4:
+        raise RuntimeError(
+            f"conv_transpose2d: expected weight to be 4-dimensional, but got weight of size {list(w.shape)}"
+        )
+    same_device("conv_transpose2d", (x, w, bias))
+    if not isinstance(groups, int) or groups <= 0 or w.shape[0] % groups:
+        raise RuntimeError(
+            f"conv_transpose2d: given groups={groups!r}, expected weight to be divisible by it at dimension 0, but "
+            f"got weight of size {list(w.shape)}"
+        )
+    if x.shape[-3] != w.shape[0]:
+        raise RuntimeError(
+            f"conv_transpose2d: given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to "
+            f"have {w.shape[0]} channels, but got {x.shape[-3]} channels instead"
+        )
+    if bias is not None and bias.shape != (w.shape[1] * groups,):
+        raise RuntimeError(
+            f"conv_transpose2d: given transposed=1, weight of size {list(w.shape)}, expected bias to be "
+            f"1-dimensional with {w.shape[1] * groups} elements, but got bias of size {list(bias.shape)} instead"
+        )
+    for other, what in ((w, "weight"), (bias, "bias")):
+        if other is not None and other.dtype != x.dtype:
+            raise RuntimeError(
+                f"conv_transpose2d: input type ({x.dtype}) and {what} type ({other.dtype}) should be the same"
+            )
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"conv_transpose2d: expected a float input, got dtype {x.dtype}")

@@ -3,12 +3,13 @@
 The three norms share one op, :func:`normalize`: x minus its mean over the normalised axes,
 divided by √(var + eps) (the biased variance), then (for batch_norm, fused) times a weight and
 plus a bias that are constant along those axes. With c = x - mean, σ⁻¹ = 1/√(var + eps),
-k = σ⁻¹·weight and M the number of elements normalised together, its gradients are
+k = σ⁻¹·weight and means taken over the normalised axes, its gradients are
 
     dx = k·g - k·mean(g) - c·k·σ⁻²·mean(g·c),   dweight = σ⁻¹·Σ g·c,   dbias = Σ g
 
-three passes over g and x in all, shared by the three formulas. They recompute the statistics
-from x (two passes), so that under ``create_graph`` they are differentiated again.
+computed once per backward for the three formulas: two sums (Σ g, Σ g·c) and one combination
+of g and c. They recompute c and σ from x, so that under ``create_graph`` they are
+differentiated again.
 """
 
 from __future__ import annotations

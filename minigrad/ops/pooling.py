@@ -3,10 +3,11 @@
 max_pool and avg_pool slide their windows as a convolution does (:class:`~minigrad.arraymath.Window`)
 and reduce them with one strided pass per kernel tap over the input laid out batch-last (as
 im2col reads it), without materialising the columns. Their gradients go back through
-:func:`~minigrad.ops.conv.col2im`: the max's to the element that won (the first of equals; a
-first NaN wins), the average's spread evenly over the window. Adaptive average pooling
-is a matrix product (each output the mean of its window of input elements), adaptive max pooling
-a gather of the windows (max pooling when the windows tile the input evenly).
+:func:`~minigrad.ops.conv.col2im`: the max's to the element that won (the first of equals; in
+a window holding NaN, the last NaN, as PyTorch), the average's spread evenly over the window.
+Adaptive average pooling is two matrix products (each output the mean of its window of input
+elements), adaptive max pooling a gather of the windows (max pooling when the windows tile the
+input evenly).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..tensor import Tensor, TensorLike, make, record
 from .conv import IntOrPair, spatial, window
 from .operands import as_tensor
 from .registry import register
+from .resampling import averaging, separable
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d"]
 
@@ -86,17 +88,24 @@ def _max_pool(name: str, x: Tensor, win: Window, return_indices: bool) -> Any:
     of each max when `return_indices`."""
     xd = x.array
     xp = array_module(xd)
-    source = arraymath.padded(xp, xd, win, -np.inf)
-    seen = [source[:, rows, columns] for _, _, rows, columns in win.taps()]  # views, one per tap
-    best = seen[0].copy()
-    for values in seen[1:]:
-        xp.maximum(best, values, out=best)  # NaN propagates
-    winner = xp.empty((best.shape[0], len(seen), *best.shape[1:]), dtype=bool)  # the first tap reaching it
+    source = arraymath.channels_last(xp, xd)
+    best = xp.full((xd.shape[1], *win.out, xd.shape[0]), -np.inf, dtype=xd.dtype)  # padding never wins
+    taps = list(win.taps())
+    for _, _, (rows, columns), (down, across) in taps:
+        region = best[:, rows, columns]
+        xp.maximum(region, source[:, down, across], out=region)  # NaN propagates
+    (_, kw), k = win.kernel, win.kernel[0] * win.kernel[1]
+    # the winner, as PyTorch's: the first tap equal to the max, or in a window holding NaN, the last NaN
+    winner = xp.zeros((best.shape[0], k, *best.shape[1:]), dtype=bool)
     unclaimed = xp.ones(best.shape, dtype=bool)
-    for t, values in enumerate(seen):
-        hit = (values == best) | (values != values)
-        xp.logical_and(hit, unclaimed, out=winner[:, t])
-        unclaimed &= ~hit
+    for order, nan in ((taps, False), (taps[::-1], True)):
+        for i, j, (rows, columns), (down, across) in order:
+            values = source[:, down, across]
+            hit = values != values if nan else values == best[:, rows, columns]
+            free = unclaimed[:, rows, columns]
+            claimed = winner[:, i * kw + j, rows, columns]
+            claimed |= hit & free
+            free &= ~hit
     out = record(name, best.transpose(3, 0, 1, 2), (x,), (xd,), (_max_grad(win, winner),))
     if not return_indices:
         return out
@@ -175,13 +184,10 @@ def _avg_pool(
     """The mean of each window of x, recorded with its gradient (g / divisor spread over the window)."""
     xd = x.array
     xp = array_module(xd)
-    source = arraymath.padded(xp, xd, win)
-    total = None
-    for _, _, rows, columns in win.taps():
-        if total is None:
-            total = source[:, rows, columns].copy()
-        else:
-            total += source[:, rows, columns]
+    source = arraymath.channels_last(xp, xd)
+    total = xp.zeros((xd.shape[1], *win.out, xd.shape[0]), dtype=xd.dtype)  # padding adds 0
+    for _, _, (rows, columns), (down, across) in win.taps():
+        total[:, rows, columns] += source[:, down, across]
     (h, w), (kh, kw), (sh, sw), (oh, ow) = win.size, win.kernel, win.stride, win.out
     if divisor_override is not None:
         divisor = xp.full((oh, ow, 1), divisor_override, dtype=xd.dtype)
@@ -256,27 +262,18 @@ def _bounds(xp: Any, n: int, out: int) -> tuple[Any, Any]:
     return (o * n) // out, -((-(o + 1) * n) // out)
 
 
-def _averaging(xp: Any, n: int, out: int, dtype: Any) -> Any:
-    """The (out, n) matrix whose row o averages the elements of window o."""
-    start, end = _bounds(xp, n, out)
-    i = xp.arange(n)
-    inside = (i >= start.reshape(-1, 1)) & (i < end.reshape(-1, 1))
-    return (inside / (end - start).reshape(-1, 1)).astype(dtype)
-
-
 def adaptive_avg_pool2d(input: TensorLike, output_size: int | None | Sequence[int | None]) -> Tensor:
     """The mean of each of output_size windows tiling (N, C, H, W) (or (C, H, W)) input, as
     ``torch.nn.functional.adaptive_avg_pool2d``: window (p, q) spans rows [⌊p·H/OH⌋, ⌈(p+1)·H/OH⌉)
     and likewise columns.
 
-    Computed as one matrix product with the (OH·OW, H·W) averaging matrix, whose gradient spreads
-    g / window size over each window.
+    Computed as two matrix products, with the (OH, H) and (OW, W) averaging matrices (see
+    :mod:`.resampling`), whose gradient spreads g / window size over each window.
     """
     x = _images("adaptive_avg_pool2d", input, 2)
-    (n, c, h, w), (oh, ow) = x.shape, _adaptive_size("adaptive_avg_pool2d", x, output_size)
+    (_, _, h, w), (oh, ow) = x.shape, _adaptive_size("adaptive_avg_pool2d", x, output_size)
     xp = array_module(x.array)
-    weights = xp.kron(_averaging(xp, h, oh, x.dtype), _averaging(xp, w, ow, x.dtype))  # (OH·OW, H·W)
-    out = (x.reshape(n, c, h * w) @ make(weights.T)).reshape(n, c, oh, ow)
+    out = separable(x, averaging(xp, h, oh, x.dtype), averaging(xp, w, ow, x.dtype))
     return _restored(out, input, 2)
 
 
