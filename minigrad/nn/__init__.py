@@ -11,10 +11,9 @@ initialise parameters are in :mod:`minigrad.nn.init`.
 
 from . import functional as functional
 from . import init as init
-from .conv import *
+from .conv_layers import *
 from .functional import *
 from .layers import *
 from .loss_modules import *
 from .module import *
-from .normalization import *
-from .pooling import *
+from .norm_layers import *

@@ -1,4 +1,5 @@
-"""Convolution layers, as PyTorch's: Conv1d, Conv2d and ConvTranspose2d (NCHW; the ops are in nn.functional)."""
+"""Convolution and pooling layers, as PyTorch's: Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d and
+AdaptiveAvgPool2d (NCHW; the ops are in nn.functional)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from ..ops.operands import as_tensor
 from ..random import Generator
 from ..tensor import DType, Tensor, float32
 from . import functional as F
-from .layers import _count, default_init
+from .layers import Functional, _count, default_init
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
 
 
 def _tuple(name: str, value, n: int) -> tuple[int, ...]:
@@ -116,3 +117,40 @@ class ConvTranspose2d(_ConvNd):
     def extra_repr(self) -> str:
         s = super().extra_repr()
         return s + (f", output_padding={self.output_padding}" if any(self.output_padding) else "")
+
+
+class MaxPool2d(Functional):
+    """The maximum of each kernel_size window, moved by `stride` (default: kernel_size), over (N, C, H, W)."""
+
+    function = F.max_pool2d
+    options = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):  # fmt: skip
+        super().__init__()
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+
+class AvgPool2d(Functional):
+    """The mean of each kernel_size window, moved by `stride` (default: kernel_size), over (N, C, H, W)."""
+
+    function = F.avg_pool2d
+    options = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: int | None = None):  # fmt: skip
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode, self.count_include_pad, self.divisor_override = ceil_mode, count_include_pad, divisor_override
+
+
+class AdaptiveAvgPool2d(Functional):
+    """Means over windows that split (N, C, H, W) into an `output_size` grid (1: global average pooling)."""
+
+    function = F.adaptive_avg_pool2d
+    options = ("output_size",)
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
