@@ -22,6 +22,7 @@ CUDA_EXTRA_HINT = "install cupy for your CUDA version: pip install 'minigrad[cud
 _ndarray = np.ndarray
 _HOST_TYPES = (np.ndarray, np.generic)
 _cupy: Any = None  # the cupy module once a CUDA device has been used
+traced_class: Any = None  # minigrad.jit's Traced arrays, which bring their own (recording) numpy
 
 
 def cupy() -> Any:
@@ -54,7 +55,11 @@ def is_array(array: Any) -> bool:
 
 def array_module(array: Any) -> Any:
     """numpy for host arrays, cupy for device arrays (DeZero's get_array_module)."""
-    return np if array.__class__ is _ndarray or isinstance(array, _HOST_TYPES) else _cupy
+    if array.__class__ is _ndarray:
+        return np
+    if array.__class__ is traced_class:
+        return array.xp
+    return np if isinstance(array, _HOST_TYPES) else _cupy
 
 
 # ---- devices ----------------------------------------------------------------------------------
@@ -241,7 +246,11 @@ _cupy_math: BackendMath | None = None
 def backend_math(array: Any) -> BackendMath:
     """The BackendMath for the backend `array` lives on."""
     global _cupy_math
-    if array.__class__ is _ndarray or isinstance(array, _HOST_TYPES):
+    if array.__class__ is _ndarray:
+        return NUMPY_MATH
+    if array.__class__ is traced_class:
+        return array.math
+    if isinstance(array, _HOST_TYPES):
         return NUMPY_MATH
     if _cupy_math is None:
         _cupy_math = BackendMath(_cupy)
