@@ -30,6 +30,7 @@ import gc
 import itertools
 import math
 import sys
+import types
 import warnings
 import weakref
 from collections.abc import Callable
@@ -38,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from . import backend, versions
+from .nn.module import Module
 from .optim import optimizers
 from .optim.optimizers import Optimizer
 from .random import Generator
@@ -89,7 +91,7 @@ class Traced(np.ndarray):
         return _apply(np.swapaxes, (self, -1, -2), {})
 
     def __repr__(self) -> str:
-        return repr(_read_value(np.ndarray.copy, self))
+        return repr(_read_value(np.array, self))
 
     __str__ = __repr__
 
@@ -105,7 +107,7 @@ def _method(name: str, in_place: bool = False) -> Callable:
 
 
 def _reader(name: str) -> Callable:
-    plain = getattr(np.ndarray, name)
+    plain = getattr(np.ndarray, name)  # a descriptor, which a replay calls as a method (numpy scalars have them too)
 
     def reader(self: Traced, *args: Any) -> Any:
         return _read_value(plain, self, *args)
@@ -174,7 +176,7 @@ class _Tracer:
         self.grad_owner: dict[int, Tensor] = {}  # id(a .grad tensor from outside) -> the tensor it is the grad of
         self.optimizers: dict[int, tuple[Optimizer, tuple, tuple]] = {}
         self.state_set: list[tuple[dict, str, int]] = []
-        self.written: list[int] = []
+        self.module_reads: dict[tuple[int, str], tuple[Module, str, Any]] = {}
 
     # -- slots
     def new_slot(self, raw: Any, root: int | None = None) -> Traced:
@@ -509,6 +511,37 @@ def _settle_state(tracer: _Tracer, opt: Optimizer, states: tuple, before: dict) 
                 )
 
 
+def _module_attribute(self: Module, name: str) -> Any:
+    """Module.__getattribute__ while tracing: the tensors, sub-modules and registries read are guarded
+    (a parameter or layer replaced later makes the program stale)."""
+    value = object.__getattribute__(self, name)
+    tracer = _tracer
+    if tracer is not None and (isinstance(value, (Tensor, Module)) or name in _REGISTRIES):
+        tracer.module_reads.setdefault((id(self), name), (self, name, _identity(value)))
+    return value
+
+
+_REGISTRIES = ("_parameters", "_modules")
+
+
+def _identity(value: Any) -> Any:
+    """What a module attribute is, by identity: the object, or a registry's names and members."""
+    if isinstance(value, dict):
+        return tuple((k, id(v)) for k, v in value.items())
+    return id(value)
+
+
+def _modules_hold(reads: tuple) -> bool:
+    for module, name, identity in reads:
+        try:
+            value = object.__getattribute__(module, name)
+        except AttributeError:
+            return False
+        if _identity(value) != identity:
+            return False
+    return True
+
+
 def _hyper(opt: Optimizer) -> tuple:
     return tuple(getattr(opt, k) for k in opt.defaults)
 
@@ -527,7 +560,7 @@ def _traced_all_finite(grad: Any) -> bool:
 def _host_copy(array: Any) -> np.ndarray:
     """to_host for values leaving for Python (``Tensor.numpy()``, ``repr``): read, and guarded."""
     if array.__class__ is Traced:
-        return _read_value(_ndarray.copy, array)
+        return _read_value(np.array, array)
     return _to_host(array)
 
 
@@ -568,6 +601,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (Tensor, "array", property(_get_array, _set_array)),
         (Tensor, "grad", property(_get_grad, _set_grad)),
         (Optimizer, "step", _traced_step(Optimizer.step)),
+        (Module, "__getattribute__", _module_attribute),
         (optimizers, "_all_finite", _traced_all_finite),
         (backend, "to_host", _host_keep),
         (versions, "owner", _owner),
@@ -722,7 +756,7 @@ def _trace(fn: Callable, args: tuple, kwargs: dict) -> tuple[Program | None, str
     if _failure is not None:
         return None, _failure, result
     try:
-        for problem in (e for e in effects if isinstance(e, str)):
+        for problem in [e for e in effects if isinstance(e, str)] + _problems(template[0]):
             raise NotCapturable(problem)
         escaping = {e[2] for e in effects if e[2] is not None} | set(template[1:])
         escaping |= {tracer.root[k] for k in escaping}
@@ -805,6 +839,16 @@ def _unwrapped(x: Any, tracer: _Tracer, seen: set, template: list) -> Any:
     return plain
 
 
+def _problems(template: Any) -> list[str]:
+    if isinstance(template, _Problem):
+        return [template.reason]
+    if isinstance(template, (tuple, list)):
+        return [r for v in template for r in _problems(v)]
+    if isinstance(template, dict):
+        return [r for v in template.values() for r in _problems(v)]
+    return []
+
+
 class _Out:
     """A returned value computed by the program (slot), as a tensor (requires_grad not None) or array."""
 
@@ -848,6 +892,7 @@ def _check_nothing_kept(tracer: _Tracer) -> None:
 
 # ---- the program as Python source ---------------------------------------------------------------------
 _INLINE = (int, bool, str, type(None))
+_METHOD_TYPES = (types.MethodDescriptorType, types.WrapperDescriptorType)
 
 
 class _Names:
@@ -856,7 +901,7 @@ class _Names:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {
             "Stale": Stale, "_same": _same, "_tensor": _tensor, "make": make, "_grad_is": _grad_is,
-            "_optimizer_holds": _optimizer_holds, "_tensors_in": _tensors_in,
+            "_optimizer_holds": _optimizer_holds, "_tensors_in": _tensors_in, "_modules_hold": _modules_hold,
         }  # fmt: skip
         self._by_id: dict[int, str] = {}
         self._count = itertools.count()
@@ -873,6 +918,14 @@ class _Names:
             name = self._by_id[id(value)] = _short(value) + str(next(self._count))
             self.names[name] = value
         return name
+
+    def call(self, fn: Any, args: tuple, kwargs: dict) -> str:
+        """fn called on args: ``v3.reshape(...)`` for ndarray methods (a replay may hold a numpy scalar
+        where the trace had a 0-d array), ``f(...)`` for functions."""
+        params = [self.render(a) for a in args[1:]] + [f"{k}={self.render(v)}" for k, v in kwargs.items()]
+        if isinstance(fn, _METHOD_TYPES) and getattr(np.ndarray, fn.__name__, None) is fn:
+            return f"{self.render(args[0])}.{fn.__name__}({', '.join(params)})"
+        return f"{self.const(fn)}({', '.join([self.render(a) for a in args[:1]] + params)})"
 
     def render(self, x: Any) -> str:
         if x.__class__ is _Ref:
@@ -907,6 +960,9 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
     for t, was_none, requires_grad in tracer.grad_read.values():
         lines.append(f"    if not _grad_is({const(t)}, {was_none}, {requires_grad}):")
         lines.append("        raise Stale('a .grad (None or not) or requires_grad changed')")
+    if tracer.module_reads:
+        lines.append(f"    if not _modules_hold({const(tuple(tracer.module_reads.values()))}):")
+        lines.append("        raise Stale('a parameter or sub-module of a module was replaced')")
     for opt, hyper, states in tracer.optimizers.values():
         lines.append(f"    if not _optimizer_holds({const(opt)}, {const(hyper)}, {const(states)}):")
         lines.append("        raise Stale('the optimizer\\'s hyperparameters (lr, ...) or state changed')")
@@ -915,15 +971,13 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
     for step in tracer.steps:
         if step[0] == "guard":
             _, fn, args, kwargs, value, why = step
-            params = [render(a) for a in args] + [f"{k}={render(v)}" for k, v in kwargs.items()]
-            lines.append(f"    if not _same({const(fn)}({', '.join(params)}), {const(value)}):")
+            lines.append(f"    if not _same({n.call(fn, args, kwargs)}, {const(value)}):")
             lines.append(f"        raise Stale({('the value of ' + why + ' changed')!r})")
             continue
         kind, fn, args, kwargs, outs, *listed = step
-        params = [render(a) for a in args] + [f"{k}={render(v)}" for k, v in kwargs.items()]
         if kind == "call" and len(outs) == 1 and _reusable(fn, kwargs, outs[0], escaping, tracer):
-            params.append(f"out={const(tracer.raws[outs[0]])}")
-        call = f"{const(fn)}({', '.join(params)})"
+            kwargs = {**kwargs, "out": tracer.raws[outs[0]]}
+        call = n.call(fn, args, kwargs)
         if kind == "do":
             lines.append(f"    {call}")
         elif listed and listed[0]:
