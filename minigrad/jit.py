@@ -176,7 +176,7 @@ class _Tracer:
         self.grad_owner: dict[int, Tensor] = {}  # id(a .grad tensor from outside) -> the tensor it is the grad of
         self.optimizers: dict[int, tuple[Optimizer, tuple, tuple]] = {}
         self.state_set: list[tuple[dict, str, int]] = []
-        self.module_reads: dict[tuple[int, str], tuple[Module, str, Any]] = {}
+        self.module_reads: dict[tuple[int, str], tuple[Module, str, Any, tuple]] = {}  # guarded by identity
 
     # -- slots
     def new_slot(self, raw: Any, root: int | None = None) -> Traced:
@@ -362,6 +362,13 @@ def _read_value(plain: Callable, array: Traced, *args: Any) -> Any:
     return value
 
 
+def _broadcast(x: Any, shape: tuple, strides: tuple) -> Any:
+    """np.broadcast_to(x, shape) as the trace found it (a view with these strides), without its checks."""
+    if x.__class__ is _ndarray and x.flags.c_contiguous:
+        return np.ndarray(shape, x.dtype, x, 0, strides)
+    return np.broadcast_to(x, shape)
+
+
 def _strided(raw: np.ndarray, offset: int, shape: tuple, strides: tuple, dtype: np.dtype) -> np.ndarray:
     """The view of `raw`'s memory at byte `offset` with `shape` and `strides`."""
     return np.ndarray(shape, dtype, raw, offset, strides)
@@ -516,30 +523,16 @@ def _module_attribute(self: Module, name: str) -> Any:
     (a parameter or layer replaced later makes the program stale)."""
     value = object.__getattribute__(self, name)
     tracer = _tracer
-    if tracer is not None and (isinstance(value, (Tensor, Module)) or name in _REGISTRIES):
-        tracer.module_reads.setdefault((id(self), name), (self, name, _identity(value)))
+    if (
+        tracer is not None
+        and (isinstance(value, (Tensor, Module)) or name in _REGISTRIES)
+        and self.__dict__.get(name) is value
+    ):
+        tracer.module_reads.setdefault((id(self), name), (self, name, value, tuple(value.items()) if name in _REGISTRIES else ()))
     return value
 
 
 _REGISTRIES = ("_parameters", "_modules")
-
-
-def _identity(value: Any) -> Any:
-    """What a module attribute is, by identity: the object, or a registry's names and members."""
-    if isinstance(value, dict):
-        return tuple((k, id(v)) for k, v in value.items())
-    return id(value)
-
-
-def _modules_hold(reads: tuple) -> bool:
-    for module, name, identity in reads:
-        try:
-            value = object.__getattribute__(module, name)
-        except AttributeError:
-            return False
-        if _identity(value) != identity:
-            return False
-    return True
 
 
 def _hyper(opt: Optimizer) -> tuple:
@@ -893,6 +886,11 @@ def _check_nothing_kept(tracer: _Tracer) -> None:
 # ---- the program as Python source ---------------------------------------------------------------------
 _INLINE = (int, bool, str, type(None))
 _METHOD_TYPES = (types.MethodDescriptorType, types.WrapperDescriptorType)
+# numpy functions that only call the array's method of the same name (with these keywords)
+_AS_METHOD: dict[Any, set[str]] = {
+    np.transpose: set(), np.swapaxes: set(), np.sum: {"axis", "dtype", "keepdims"}, np.squeeze: {"axis"},
+    np.ravel: set(), np.nonzero: set(),
+}  # fmt: skip
 
 
 class _Names:
@@ -901,7 +899,7 @@ class _Names:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {
             "Stale": Stale, "_same": _same, "_tensor": _tensor, "make": make, "_grad_is": _grad_is,
-            "_optimizer_holds": _optimizer_holds, "_tensors_in": _tensors_in, "_modules_hold": _modules_hold,
+            "_optimizer_holds": _optimizer_holds, "_tensors_in": _tensors_in,
         }  # fmt: skip
         self._by_id: dict[int, str] = {}
         self._count = itertools.count()
@@ -923,6 +921,8 @@ class _Names:
         """fn called on args: ``v3.reshape(...)`` for ndarray methods (a replay may hold a numpy scalar
         where the trace had a 0-d array), ``f(...)`` for functions."""
         params = [self.render(a) for a in args[1:]] + [f"{k}={self.render(v)}" for k, v in kwargs.items()]
+        if fn in _AS_METHOD and set(kwargs) <= _AS_METHOD[fn] and args and args[0].__class__ is _Ref:
+            return f"{self.render(args[0])}.{fn.__name__}({', '.join(params)})"  # np.sum(x, 0) is x.sum(0)
         if isinstance(fn, _METHOD_TYPES) and getattr(np.ndarray, fn.__name__, None) is fn:
             return f"{self.render(args[0])}.{fn.__name__}({', '.join(params)})"
         return f"{self.const(fn)}({', '.join([self.render(a) for a in args[:1]] + params)})"
@@ -960,8 +960,12 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
     for t, was_none, requires_grad in tracer.grad_read.values():
         lines.append(f"    if not _grad_is({const(t)}, {was_none}, {requires_grad}):")
         lines.append("        raise Stale('a .grad (None or not) or requires_grad changed')")
-    if tracer.module_reads:
-        lines.append(f"    if not _modules_hold({const(tuple(tracer.module_reads.values()))}):")
+    for module, name, value, items in tracer.module_reads.values():
+        tests = [f"{const(module)}.__dict__.get({name!r}) is not {const(value)}"]
+        if name in _REGISTRIES:
+            tests.append(f"len({const(value)}) != {len(items)}")
+            tests += [f"{const(value)}.get({k!r}) is not {const(v)}" for k, v in items]
+        lines.append(f"    if {' or '.join(tests)}:")
         lines.append("        raise Stale('a parameter or sub-module of a module was replaced')")
     for opt, hyper, states in tracer.optimizers.values():
         lines.append(f"    if not _optimizer_holds({const(opt)}, {const(hyper)}, {const(states)}):")
@@ -971,10 +975,15 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
     for step in tracer.steps:
         if step[0] == "guard":
             _, fn, args, kwargs, value, why = step
-            lines.append(f"    if not _same({n.call(fn, args, kwargs)}, {const(value)}):")
+            if value.__class__ is bool:
+                lines.append(f"    if {n.call(fn, args, kwargs)} is not {value}:")
+            else:
+                lines.append(f"    if not _same({n.call(fn, args, kwargs)}, {const(value)}):")
             lines.append(f"        raise Stale({('the value of ' + why + ' changed')!r})")
             continue
         kind, fn, args, kwargs, outs, *listed = step
+        if fn is np.broadcast_to and kind == "call" and not kwargs:  # its checks were made by the trace
+            fn, args = _broadcast, (args[0], tracer.raws[outs[0]].shape, tracer.raws[outs[0]].strides)
         if kind == "call" and len(outs) == 1 and _reusable(fn, kwargs, outs[0], escaping, tracer):
             kwargs = {**kwargs, "out": tracer.raws[outs[0]]}
         call = n.call(fn, args, kwargs)
