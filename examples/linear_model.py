@@ -125,7 +125,9 @@ def learner(dls, lr: float, epochs: int, device: str, jit: bool = False) -> floa
 
 
 def main() -> None:
-    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP, seed=6, jit=True)
+    p = cli.parser(
+        __doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP, seed=6, jit=True
+    )
     p.add_argument(
         "--mode",
         choices=(*MODES, "all"),
@@ -143,7 +145,11 @@ def main() -> None:
         f"batch size {args.bs}, lr {args.lr}, {args.epochs} epochs"
     )
     # --jit captures the optimizer and learner steps; scratch rebinds p.data each batch, as the chapter does
-    train = {"scratch": scratch, "optimizer": partial(optimizer, jit=args.jit), "learner": partial(learner, jit=args.jit)}
+    train = {
+        "scratch": scratch,
+        "optimizer": partial(optimizer, jit=args.jit),
+        "learner": partial(learner, jit=args.jit),
+    }
     for mode in MODES if args.mode == "all" else (args.mode,):
         print(f"--- {mode}")
         mg.manual_seed(args.seed)  # each way starts from the same seed, whether run alone or after another

@@ -34,16 +34,17 @@ import types
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import backend, versions
-from .nn.module import Module
-from .optim import optimizers
-from .optim.optimizers import Optimizer
 from .random import Generator
 from .tensor import RELEASED, Tensor, grad_mode, make, next_seq
+
+if TYPE_CHECKING:  # imported when a trace starts (nn and optim come after this module)
+    from .nn.module import Module
+    from .optim.optimizers import Optimizer
 
 __all__ = ["jit"]
 
@@ -125,7 +126,17 @@ for _name in (
     setattr(Traced, _name, _method(_name))
 for _name in ("__setitem__", "fill", "sort", "put", "partition"):
     setattr(Traced, _name, _method(_name, in_place=True))
-for _name in ("item", "tolist", "tobytes", "__float__", "__int__", "__bool__", "__index__", "__complex__", "__contains__"):
+for _name in (
+    "item",
+    "tolist",
+    "tobytes",
+    "__float__",
+    "__int__",
+    "__bool__",
+    "__index__",
+    "__complex__",
+    "__contains__",
+):
     setattr(Traced, _name, _reader(_name))
 Traced.__hash__ = None  # type: ignore[assignment]
 
@@ -171,12 +182,12 @@ class _Tracer:
         self.created: set[int] = set()  # ids of tensors made during the trace
         self.restore: list[tuple[Tensor, Any]] = []  # (tensor, its plain array), put back at the end
         self.array_set: dict[int, Tensor] = {}  # tensors from outside whose .array fn replaced
-        self.grad_read: dict[int, tuple[Tensor, bool]] = {}  # tensor -> (tensor, its .grad was None)
+        self.grad_read: dict[int, tuple[Tensor, bool, bool]] = {}  # id -> (tensor, .grad was None, requires_grad)
         self.grad_set: dict[int, Tensor] = {}
         self.grad_owner: dict[int, Tensor] = {}  # id(a .grad tensor from outside) -> the tensor it is the grad of
         self.optimizers: dict[int, tuple[Optimizer, tuple, tuple]] = {}
         self.state_set: list[tuple[dict, str, int]] = []
-        self.module_reads: dict[tuple[int, str], tuple[Module, str, Any, tuple]] = {}  # guarded by identity
+        self.module_reads: dict[tuple[int, str], tuple[Module, str, Any, tuple]] = {}  # (module, name, value, items)
 
     # -- slots
     def new_slot(self, raw: Any, root: int | None = None) -> Traced:
@@ -415,6 +426,7 @@ def _get_array(t: Tensor) -> Any:
         _stop(f"fn reads a {type(a).__module__}.{type(a).__name__} array: minigrad.jit captures numpy arrays only")
         return a
     key = id(t)
+    what: Any
     if key in tracer.args:
         kind, what = "arg", tracer.args[key]
     elif key in tracer.grad_owner:
@@ -521,18 +533,21 @@ def _settle_state(tracer: _Tracer, opt: Optimizer, states: tuple, before: dict) 
 def _module_attribute(self: Module, name: str) -> Any:
     """Module.__getattribute__ while tracing: the tensors, sub-modules and registries read are guarded
     (a parameter or layer replaced later makes the program stale)."""
-    value = object.__getattribute__(self, name)
+    value: Any = object.__getattribute__(self, name)
     tracer = _tracer
     if (
         tracer is not None
-        and (isinstance(value, (Tensor, Module)) or name in _REGISTRIES)
+        and (isinstance(value, (Tensor, _module_class)) or name in _REGISTRIES)
         and self.__dict__.get(name) is value
     ):
-        tracer.module_reads.setdefault((id(self), name), (self, name, value, tuple(value.items()) if name in _REGISTRIES else ()))
+        tracer.module_reads.setdefault(
+            (id(self), name), (self, name, value, tuple(dict.items(value)) if name in _REGISTRIES else ())
+        )
     return value
 
 
 _REGISTRIES = ("_parameters", "_modules")
+_module_class: Any = None  # minigrad.nn.Module, once a trace has started
 
 
 def _hyper(opt: Optimizer) -> tuple:
@@ -540,6 +555,8 @@ def _hyper(opt: Optimizer) -> tuple:
 
 
 def _traced_all_finite(grad: Any) -> bool:
+    from .optim.optimizers import _all_finite
+
     finite = _all_finite(_plain(grad))
     tracer = _tracer
     if tracer is not None:
@@ -582,7 +599,6 @@ def _traced_written(array: Any) -> None:
     _written(_plain(array))
 
 
-_all_finite = optimizers._all_finite
 _to_host = backend.to_host
 _plain_owner = versions.owner
 _written = versions.written
@@ -590,6 +606,12 @@ _written = versions.written
 
 def _patches() -> list[tuple[Any, str, Any]]:
     """(object, attribute, value while tracing) for everything a trace swaps in."""
+    global _module_class
+    from .nn.module import Module
+    from .optim import optimizers
+    from .optim.optimizers import Optimizer
+
+    _module_class = Module
     found: list[tuple[Any, str, Any]] = [
         (Tensor, "array", property(_get_array, _set_array)),
         (Tensor, "grad", property(_get_grad, _set_grad)),
@@ -688,13 +710,13 @@ class Jitted:
             entry.eager_reason = f"traced {MAX_TRACES} times and the guards keep failing (last: {stale})"
             return self._eager(entry.eager_reason, args, kwargs)
         entry.traces += 1
-        program, reason, result = _trace(self.fn, args, kwargs)
-        if program is None:
+        captured, reason, result = _trace(self.fn, args, kwargs)
+        if captured is None:
             entry.eager_reason = reason
             self._warn(str(reason))
         else:
-            entry.programs.insert(0, program)
-            self.program = program
+            entry.programs.insert(0, captured)
+            self.program = captured
         return result
 
     def _eager(self, reason: str, args: tuple, kwargs: dict) -> Any:
@@ -745,7 +767,8 @@ def _trace(fn: Callable, args: tuple, kwargs: dict) -> tuple[Program | None, str
             else:
                 setattr(obj, name, value)
         effects = _settle(tracer)
-    result = _unwrapped(result, tracer, set(), template := [])
+    template: list[Any] = []
+    result = _unwrapped(result, tracer, template)
     if _failure is not None:
         return None, _failure, result
     try:
@@ -790,7 +813,7 @@ def _settle(tracer: _Tracer) -> list:
     return effects
 
 
-def _unwrapped(x: Any, tracer: _Tracer, seen: set, template: list) -> Any:
+def _unwrapped(x: Any, tracer: _Tracer, template: list) -> Any:
     """fn's result with plain arrays in place of Traced ones; ``template`` gets [how to rebuild it
     on replay, the slots it returns...]."""
     slots: list[int] = []
@@ -801,7 +824,11 @@ def _unwrapped(x: Any, tracer: _Tracer, seen: set, template: list) -> Any:
             if a.__class__ is Traced:
                 _array_slot.__set__(x, _plain(a))
             if id(x) not in tracer.created:
-                return x, (_Problem("fn returns a tensor from outside whose array it replaced") if a.__class__ is Traced else _Const(x))
+                return x, (
+                    _Problem("fn returns a tensor from outside whose array it replaced")
+                    if a.__class__ is Traced
+                    else _Const(x)
+                )
             if x._node is not None and x._node is not RELEASED:
                 return x, _Problem(
                     "fn returns a tensor with a recorded graph, which a replay can't give "
@@ -817,8 +844,8 @@ def _unwrapped(x: Any, tracer: _Tracer, seen: set, template: list) -> Any:
             slots.append(x._slot)
             return _plain(x), _Out(x._slot, None, False)
         if isinstance(x, (tuple, list)):
-            pairs = [walk(v) for v in x]
-            return type(x)(p[0] for p in pairs), type(x)(p[1] for p in pairs)
+            walked = [walk(v) for v in x]
+            return type(x)(p[0] for p in walked), type(x)(p[1] for p in walked)
         if isinstance(x, dict):
             pairs = {k: walk(v) for k, v in x.items()}
             return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
@@ -921,10 +948,11 @@ class _Names:
         """fn called on args: ``v3.reshape(...)`` for ndarray methods (a replay may hold a numpy scalar
         where the trace had a 0-d array), ``f(...)`` for functions."""
         params = [self.render(a) for a in args[1:]] + [f"{k}={self.render(v)}" for k, v in kwargs.items()]
+        name = getattr(fn, "__name__", "")
         if fn in _AS_METHOD and set(kwargs) <= _AS_METHOD[fn] and args and args[0].__class__ is _Ref:
-            return f"{self.render(args[0])}.{fn.__name__}({', '.join(params)})"  # np.sum(x, 0) is x.sum(0)
-        if isinstance(fn, _METHOD_TYPES) and getattr(np.ndarray, fn.__name__, None) is fn:
-            return f"{self.render(args[0])}.{fn.__name__}({', '.join(params)})"
+            return f"{self.render(args[0])}.{name}({', '.join(params)})"  # np.sum(x, 0) is x.sum(0)
+        if isinstance(fn, _METHOD_TYPES) and getattr(np.ndarray, name, None) is fn:
+            return f"{self.render(args[0])}.{name}({', '.join(params)})"
         return f"{self.const(fn)}({', '.join([self.render(a) for a in args[:1]] + params)})"
 
     def render(self, x: Any) -> str:
@@ -1022,7 +1050,11 @@ def _read_source(slot: int, kind: str, what: Any, raw: np.ndarray, const: Callab
             f"    {v} = {an}",
         ]
     read = f"{const(what)}.grad.array" if kind == "grad" else f"{const(what[0])}[{what[1]!r}]"
-    return [f"    {v} = {read}", f"    if {layout}:", "        raise Stale('a .grad or optimizer state changed layout')"]
+    return [
+        f"    {v} = {read}",
+        f"    if {layout}:",
+        "        raise Stale('a .grad or optimizer state changed layout')",
+    ]
 
 
 def _reusable(fn: Any, kwargs: dict, slot: int, escaping: set[int], tracer: _Tracer) -> bool:
@@ -1074,4 +1106,4 @@ def _grad_is(t: Tensor, was_none: bool, requires_grad: bool) -> bool:
 def _optimizer_holds(opt: Optimizer, hyper: tuple, states: tuple) -> bool:
     if _hyper(opt) != hyper or len(opt.state) != len(states):
         return False
-    return all(opt.state.get(p) is st and len(st) == len(keys) for p, st, keys in states)
+    return all(opt.state.get(p) is st and len(opt.state[p]) == len(keys) for p, st, keys in states)
