@@ -34,12 +34,11 @@ def _check(fn, inputs: list[Tensor], eps: float, atol: float, rtol: float, what:
     if not isinstance(out, Tensor):
         raise TypeError(f"{what}: fn must return a tensor, got {type(out).__name__}")
     weights = np.random.default_rng(0).standard_normal(out.shape)  # checks every output element at once
+    analytic: Sequence[Tensor | None] = [None] * len(inputs)  # when fn doesn't depend on its inputs
     if out.requires_grad:
         analytic = autograd.grad((out * tensor(weights, device=out.device)).sum(), inputs, allow_unused=True)
-    else:  # fn does not depend on its inputs through differentiable ops
-        analytic = [None] * len(inputs)
-    for i, (x, a) in enumerate(zip(inputs, analytic)):
-        a = np.zeros(x.shape) if a is None else a.numpy()
+    for i, (x, g) in enumerate(zip(inputs, analytic)):
+        a = np.zeros(x.shape) if g is None else g.numpy()
         for idx in np.ndindex(*x.shape):
             column = _numeric_column(fn, inputs, x, idx, eps)
             numeric = float((column * weights).sum())

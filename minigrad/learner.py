@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .autograd import no_grad
@@ -217,7 +217,7 @@ def _batches(dl, label: str | None):
     return dl if label is None else progress_over(dl, label, keep=False)
 
 
-def _split(batch) -> tuple[list, Any]:
+def _split(batch) -> tuple[Sequence, Any]:
     """(the model's inputs, the target) of an (x, y) or (x1, ..., xn, y) batch."""
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
         raise TypeError(

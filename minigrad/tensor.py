@@ -414,7 +414,7 @@ class Tensor:
         uniform_ = inplace.uniform_
         __setitem__ = inplace.setitem
 
-        # issue 9: elementwise math, logic and bitwise ops, softmax
+        # elementwise math, logic and bitwise ops, softmax
         __floordiv__ = ops.floor_divide
         __mod__ = ops.remainder
         __lshift__ = ops.bitwise_left_shift
@@ -473,7 +473,7 @@ class Tensor:
         softmax = ops.softmax
         log_softmax = ops.log_softmax
 
-        # issue 9: reductions, scans, shape and indexing ops, creation
+        # reductions, scans, shape and indexing ops, creation
         prod = ops.prod
         amax = ops.amax
         amin = ops.amin

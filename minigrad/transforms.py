@@ -51,8 +51,8 @@ def value_and_grad(f: Callable[..., Tensor], argnums: int | tuple[int, ...] = 0)
     """
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
-    def value_and_grad_f(*args, **kwargs):
-        args = list(args)
+    def value_and_grad_f(*positional: Any, **kwargs: Any) -> tuple[Tensor, Any]:
+        args = list(positional)
         leaves: list[Tensor] = []
         for i in nums:
             if i >= len(args):

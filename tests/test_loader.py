@@ -137,6 +137,23 @@ def test_single_tensor_dataset_gives_one_tuples_and_a_tensor_dataset_gives_tenso
     assert sorted(sum((b.tolist() for b in batches), [])) == list(range(7))
 
 
+@pytest.mark.parametrize("dataset", ["pair", "triple", "tensor"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_writing_into_a_batch_never_changes_the_dataset(dataset, shuffle):
+    x, y, z = mg.arange(12.0).reshape(6, 2), mg.arange(6), mg.ones(6)
+    ds = {"pair": TensorDataset(x, y), "triple": TensorDataset(x, y, z), "tensor": x}[dataset]
+    before = x.numpy().copy()
+    for batch in DataLoader(ds, 4, shuffle=shuffle):
+        xb = batch if dataset == "tensor" else batch[0]
+        try:
+            xb += 100
+            xb[0] = -1
+        except ValueError as e:  # an unshuffled CPU batch is a read-only view of the dataset
+            assert not shuffle and "read-only" in str(e) and "clone()" in str(e)
+            assert (xb.clone() + 100).shape == xb.shape
+    np.testing.assert_array_equal(x.numpy(), before)
+
+
 def test_tensor_dataset_errors():
     with pytest.raises(ValueError, match=r"sizes \[3, 4\]"):
         TensorDataset(mg.zeros(3, 2), mg.zeros(4))

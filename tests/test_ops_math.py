@@ -304,7 +304,7 @@ def test_lerp_is_exact_at_the_ends():
         mg.lerp(start, mg.ones(3), 0.5)
 
 
-# ---- pow's edge cases (issue 9) ------------------------------------------------------------------
+# ---- pow's edge cases ------------------------------------------------------------------
 def test_pow_zero_exponent_at_zero_has_zero_gradient():
     x = mg.tensor([0.0, 1.0, -2.0], requires_grad=True)
     (x**0.0).sum().backward()

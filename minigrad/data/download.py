@@ -365,8 +365,9 @@ def _get(url: str, dest: Path) -> None:
             ):
                 received = _copy_body(response, out, progress, start)
     except requests.HTTPError as exc:
-        status = f"{url}: HTTP {exc.response.status_code} {exc.response.reason}"
-        if exc.response.status_code >= 500:
+        code, reason = (exc.response.status_code, exc.response.reason) if exc.response is not None else (0, "")
+        status = f"{url}: HTTP {code} {reason}"
+        if code >= 500:
             raise _TransientError(status) from exc
         raise DownloadError(status) from exc
     except _TRANSIENT as exc:

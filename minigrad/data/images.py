@@ -216,7 +216,7 @@ def _crop_size(size: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def _is_positive_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value > 0)
 
 
 def _class_names(root: Path) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..backend import array_module
+from ..backend import array_module, is_host
 from ..ops import stack
 from ..random import Generator, default_generator
 from ..tensor import Tensor, grad_mode, make, tensor
@@ -191,15 +191,22 @@ class DataLoader:
     batches per epoch.
     """
 
+    dataset: Any
+    batch_size: int
+    shuffle: bool
+    drop_last: bool
+    generator: Generator | None
+    collate_fn: Callable[[list], Any] | None
+
     def __init__(
         self,
-        dataset,
+        dataset: Any,
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,
         generator: Generator | None = None,
         collate_fn: Callable[[list], Any] | None = None,
-    ):
+    ) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 f"DataLoader needs a dataset with __len__ and __getitem__ (a list, a range, a TensorDataset, ...), "
@@ -243,7 +250,8 @@ class DataLoader:
     def _fast_fetch(self, order):
         """(start, end) -> batch, for datasets batched by indexing their tensors at once; None for the rest.
 
-        Unshuffled, a batch is a slice of each tensor (a view, no copy); shuffled, the
+        Unshuffled, a batch is a slice of each tensor (on the CPU a read-only view, no copy:
+        writing into a batch must not change the dataset; on a GPU a copy); shuffled, the
         tensors are indexed with a slice of the epoch's permutation (moved once per epoch
         to a GPU tensor's device).
         """
@@ -263,14 +271,14 @@ class DataLoader:
         if isinstance(ds, Tensor):
             ((a, o),) = pick
             if o is None:
-                return lambda start, end: make(a[start:end])
+                return lambda start, end: make(_rows(a, start, end))
             return lambda start, end: make(a[o[start:end]])
         if len(pick) == 2:  # the common (inputs, targets) case, spelled out
             (x, ox), (y, oy) = pick
             if ox is None:
-                return lambda start, end: (make(x[start:end]), make(y[start:end]))
+                return lambda start, end: (make(_rows(x, start, end)), make(_rows(y, start, end)))
             return lambda start, end: (make(x[ox[start:end]]), make(y[oy[start:end]]))
-        return lambda start, end: tuple(make(a[start:end] if o is None else a[o[start:end]]) for a, o in pick)
+        return lambda start, end: tuple(make(_rows(a, start, end) if o is None else a[o[start:end]]) for a, o in pick)
 
     def _by_item(self, order, bounds):
         ds = self.dataset
@@ -285,6 +293,15 @@ class DataLoader:
             f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, batch_size={self.batch_size}, "
             f"shuffle={self.shuffle}, drop_last={self.drop_last})"
         )
+
+
+def _rows(array: Any, start: int, end: int) -> Any:
+    """array[start:end] that can't be written through: a read-only view on the CPU, a copy elsewhere."""
+    rows = array[start:end]
+    if is_host(rows):
+        rows.flags.writeable = False
+        return rows
+    return rows.copy()
 
 
 class DataLoaders:

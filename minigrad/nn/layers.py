@@ -159,7 +159,7 @@ class Sequential(Module):
             raise IndexError(f"index {index} is out of range for a Sequential of {len(modules)} modules") from None
 
 
-# ---- issue 9: the other activations as modules (nn.functional's functions, with their arguments) ----------
+# ---- the other activations as modules (nn.functional's functions, with their arguments) ----------
 __all__ += [
     "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Softplus", "Softsign", "ReLU6", "Hardtanh",
     "Hardsigmoid", "Hardswish", "LogSigmoid", "Softmin", "Softmax", "LogSoftmax",

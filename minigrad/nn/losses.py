@@ -18,7 +18,7 @@ from ..backend import array_module
 from ..ops import abs, log, sigmoid, where
 from ..ops.activation import pointwise
 from ..ops.distance import cosine_similarity, normalize, pairwise_distance
-from ..ops.operands import as_tensor, same_device
+from ..ops.operands import as_tensor, broadcasts_to, same_device
 from ..tensor import Tensor, TensorLike
 from .activations import log_softmax, softplus
 
@@ -208,11 +208,7 @@ def _constant(name: str, what: str, value: TensorLike, input: Tensor) -> Tensor:
     """A weight as a constant tensor of the input's dtype, checked to broadcast to its shape."""
     w = as_tensor(value).detach()
     same_device(name, [input, w])
-    try:
-        fits = np.broadcast_shapes(w.shape, input.shape) == input.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(w.shape, input.shape):
         raise ValueError(f"{name}: {what} of shape {w.shape} does not broadcast to the input's shape {input.shape}")
     return w if w.dtype == input.dtype else w.astype(input.dtype)
 

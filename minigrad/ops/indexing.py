@@ -20,7 +20,7 @@ import numpy as np
 from ..backend import add_at as add_at_arrays
 from ..backend import array_module, is_array, ufunc_at
 from ..tensor import Tensor, TensorLike, grad_mode, make, record
-from .operands import as_tensor, dim_of, same_device
+from .operands import as_tensor, broadcasts_to, dim_of, same_device
 from .registry import register
 
 __all__ = [
@@ -263,11 +263,7 @@ def masked_fill(x: TensorLike, mask: TensorLike, value: TensorLike) -> Tensor:
     from .elementwise import where
 
     x, mask = as_tensor(x), _bool_mask("masked_fill", mask)
-    try:
-        fits = np.broadcast_shapes(mask.shape, x.shape) == x.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(mask.shape, x.shape):
         raise ValueError(f"masked_fill: mask of shape {mask.shape} doesn't broadcast to the input's {x.shape}")
     if isinstance(value, Tensor):
         if value.ndim:

@@ -102,6 +102,14 @@ def same_device(name: str, tensors: Iterable[Any]) -> None:
         raise error
 
 
+def broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    """Whether an array of `shape` broadcasts to exactly `target` (numpy's rules)."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 def normalize_axis(axis: Any, ndim: int, *, allow_none: bool = True) -> tuple[int, ...] | None:
     """An int or tuple of axes (negatives allowed) as a sorted tuple of non-negative axes."""
     if axis is None:
