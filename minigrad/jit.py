@@ -541,13 +541,14 @@ def _module_attribute(self: Module, name: str) -> Any:
         and self.__dict__.get(name) is value
     ):
         tracer.module_reads.setdefault(
-            (id(self), name), (self, name, value, tuple(dict.items(value)) if name in _REGISTRIES else ())
+            (id(self), name), (self, name, value, tuple(getattr(value, "items")()) if name in _REGISTRIES else ())
         )
     return value
 
 
 _REGISTRIES = ("_parameters", "_modules")
 _module_class: Any = None  # minigrad.nn.Module, once a trace has started
+_all_finite: Any = None  # minigrad.optim.optimizers._all_finite, once a trace has started
 
 
 def _hyper(opt: Optimizer) -> tuple:
@@ -555,8 +556,6 @@ def _hyper(opt: Optimizer) -> tuple:
 
 
 def _traced_all_finite(grad: Any) -> bool:
-    from .optim.optimizers import _all_finite
-
     finite = _all_finite(_plain(grad))
     tracer = _tracer
     if tracer is not None:
@@ -606,12 +605,12 @@ _written = versions.written
 
 def _patches() -> list[tuple[Any, str, Any]]:
     """(object, attribute, value while tracing) for everything a trace swaps in."""
-    global _module_class
+    global _module_class, _all_finite
     from .nn.module import Module
     from .optim import optimizers
     from .optim.optimizers import Optimizer
 
-    _module_class = Module
+    _module_class, _all_finite = Module, optimizers._all_finite
     found: list[tuple[Any, str, Any]] = [
         (Tensor, "array", property(_get_array, _set_array)),
         (Tensor, "grad", property(_get_grad, _set_grad)),
