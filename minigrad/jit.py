@@ -535,14 +535,10 @@ def _module_attribute(self: Module, name: str) -> Any:
     (a parameter or layer replaced later makes the program stale)."""
     value: Any = object.__getattribute__(self, name)
     tracer = _tracer
-    if (
-        tracer is not None
-        and (isinstance(value, (Tensor, _module_class)) or name in _REGISTRIES)
-        and self.__dict__.get(name) is value
-    ):
-        tracer.module_reads.setdefault(
-            (id(self), name), (self, name, value, tuple(getattr(value, "items")()) if name in _REGISTRIES else ())
-        )
+    if tracer is not None and (isinstance(value, (Tensor, _module_class)) or name in _REGISTRIES):
+        items = tuple(value.items()) if name in _REGISTRIES else ()
+        if self.__dict__.get(name) is value:  # an instance attribute (not a property)
+            tracer.module_reads.setdefault((id(self), name), (self, name, value, items))
     return value
 
 
