@@ -298,3 +298,35 @@ def test_memory_per_step_is_flat():
 def test_jit_takes_a_function():
     with pytest.raises(TypeError, match="function"):
         mg.jit(3)  # type: ignore[arg-type]
+
+
+def test_learner_with_jit_gives_the_same_figures():
+    from minigrad.data import DataLoaders, TensorDataset
+    from minigrad.learner import Learner
+    from minigrad.metrics import batch_accuracy
+
+    (x, y), (vx, vy) = [(mg.cat([b[0] for b in d]), mg.cat([b[1] for b in d])) for d in (batches(5), batches(2, seed=1))]
+    values = []
+    for jit in (False, True):
+        dls = DataLoaders.from_dsets(TensorDataset(x, y), TensorDataset(vx, vy), batch_size=48)
+        model, _ = simple_net()
+        learn = Learner(dls, model, loss_func=mnist_loss, lr=0.1, metrics=batch_accuracy, show=False, jit=jit)
+        learn.fit(3)
+        values.append((learn.recorder.values, learn.recorder.losses))
+    assert values[0] == values[1]
+
+
+@pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")
+def test_on_cuda_the_step_runs_eagerly_with_the_same_results():
+    data = [(xb.to("cuda"), yb.to("cuda")) for xb, yb in batches(4)]
+
+    def on_cuda():
+        model, params = linear_model()
+        for p in params:
+            p.data = p.to("cuda")
+        return model, params
+
+    eager = train(on_cuda, data, jitted=False)
+    with pytest.warns(RuntimeWarning, match="numpy arrays only"):
+        jitted = train(on_cuda, data, jitted=True)
+    assert_same(eager, jitted)
