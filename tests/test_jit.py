@@ -305,10 +305,12 @@ def test_learner_with_jit_gives_the_same_figures():
     from minigrad.learner import Learner
     from minigrad.metrics import batch_accuracy
 
-    (x, y), (vx, vy) = [(mg.cat([b[0] for b in d]), mg.cat([b[1] for b in d])) for d in (batches(5), batches(2, seed=1))]
+    train_set, valid_set = (
+        TensorDataset(mg.cat([b[0] for b in d]), mg.cat([b[1] for b in d])) for d in (batches(5), batches(2, seed=1))
+    )
     values = []
     for jit in (False, True):
-        dls = DataLoaders.from_dsets(TensorDataset(x, y), TensorDataset(vx, vy), batch_size=48)
+        dls = DataLoaders.from_dsets(train_set, valid_set, batch_size=48)
         model, _ = simple_net()
         learn = Learner(dls, model, loss_func=mnist_loss, lr=0.1, metrics=batch_accuracy, show=False, jit=jit)
         learn.fit(3)
