@@ -174,7 +174,7 @@ class _Tracer:
         self.root: list[int] = []  # slot -> the slot whose memory it is (itself, or what it views)
         self.by_id: dict[int, int] = {}  # id(plain array) -> slot
         self.sources: list[tuple[int, str, Any]] = []  # (slot, kind, what) for arrays fn got from outside
-        self.steps: list[tuple] = []  # ("call", fn, args, kwargs, out slots) | ("do", ...) | ("guard", ...)
+        self.steps: list[tuple] = []  # ("call" | "do", fn, args, kwargs, slots made | written) | ("guard", ...)
         self.keep: list[Any] = []  # arrays whose id() is in by_id, kept alive while tracing
         self.outside: set[int] = set()  # slots whose memory belongs to the caller (inputs, parameters, state)
         self.wrote_outside = False
@@ -329,7 +329,7 @@ def _record(tracer: _Tracer, fn: Callable, args: tuple, kwargs: dict, result: An
         targets = tracer.targets(args, kwargs)
         if any(tracer.root[k] in tracer.outside for k in targets):
             tracer.wrote_outside = True
-        tracer.steps.append(("do", fn, tracer.encode(args), tracer.encode(kwargs), []))
+        tracer.steps.append(("do", fn, tracer.encode(args), tracer.encode(kwargs), targets))
         out = kwargs.get("out")
         if result is None or out is None:
             return result
@@ -924,6 +924,7 @@ class _Names:
             "_optimizer_holds": _optimizer_holds, "_tensors_in": _tensors_in,
         }  # fmt: skip
         self._by_id: dict[int, str] = {}
+        self.folded: dict[int, Any] = {}  # slot -> its value, the same on every call
         self._count = itertools.count()
 
     def const(self, value: Any) -> str:
@@ -952,7 +953,7 @@ class _Names:
 
     def render(self, x: Any) -> str:
         if x.__class__ is _Ref:
-            return f"v{x.k}"
+            return self.const(self.folded[x.k]) if x.k in self.folded else f"v{x.k}"
         if x.__class__ is tuple:
             return "(" + "".join(self.render(v) + ", " for v in x) + ")"
         if x.__class__ is list:
@@ -977,6 +978,7 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
     """The program: guards, the arrays it reads, one line per recorded step, the effects, the result."""
     n = _Names()
     const, render = n.const, n.render
+    n.folded = {k: tracer.raws[k] for k in _constants(tracer, escaping)}
     lines = ["def program(*args, **kwargs):"]
     if tracer.args:
         lines.append("    " + "".join(f"a{i}, " for i in range(len(tracer.args))) + "= _tensors_in(args, kwargs)")
@@ -996,6 +998,8 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
     for slot, kind, what in tracer.sources:
         lines.extend(_read_source(slot, kind, what, tracer.raws[slot], const))
     for step in tracer.steps:
+        if step[0] == "call" and step[4][0] in n.folded:
+            continue
         if step[0] == "guard":
             _, fn, args, kwargs, value, why = step
             if value.__class__ is bool:
@@ -1026,6 +1030,39 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
             lines.append(f"    {const(target[0])}[{target[1]!r}] = {value}")
     lines.append(f"    return {render(template)}")
     return Program("\n".join(lines) + "\n", n.names)
+
+
+def _constants(tracer: _Tracer, escaping: set[int]) -> set[int]:
+    """The slots whose values are the same on every call: made from shapes and constants only
+    (``ones_like(loss)``, then reshaped and divided), never written into, never leaving the program.
+    A replay uses the arrays the trace computed."""
+    written = {tracer.root[k] for step in tracer.steps if step[0] == "do" for k in step[4]}
+    found: set[int] = set()
+    for step in tracer.steps:
+        if step[0] != "call":
+            continue
+        _, fn, args, kwargs, outs, *_ = step
+        if any(k in escaping or tracer.root[k] in written or tracer.root[k] in escaping for k in outs):
+            continue
+        if _refs((args[1:] if fn in _SHAPE_ONLY else args, kwargs)) <= found:
+            found.update(outs)
+    return found
+
+
+_SHAPE_ONLY = (np.ones_like, np.zeros_like, np.full_like)  # their first argument gives only a shape and dtype
+
+
+def _refs(x: Any) -> set[int]:
+    """The slots an encoded argument structure refers to."""
+    if x.__class__ is _Ref:
+        return {x.k}
+    if x.__class__ in (tuple, list):
+        return set().union(*(_refs(v) for v in x)) if x else set()
+    if x.__class__ is dict:
+        return _refs(tuple(x.values()))
+    if x.__class__ is slice:
+        return _refs((x.start, x.stop, x.step))
+    return set()
 
 
 def _read_source(slot: int, kind: str, what: Any, raw: np.ndarray, const: Callable[[Any], str]) -> list[str]:
