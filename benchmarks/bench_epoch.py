@@ -136,12 +136,14 @@ def numpy_net_epoch_factory(x: np.ndarray, y: np.ndarray, hidden: int):
     return epoch
 
 
-def torch_epoch_factory(torch, x: np.ndarray, y: np.ndarray):
-    """The same loop in PyTorch, batches sliced from tensors (its DataLoader collates item by item)."""
+def torch_epoch_factory(torch, x: np.ndarray, y: np.ndarray, hidden: int = 0):
+    """The same loop in PyTorch, batches sliced from tensors (its DataLoader collates item by item);
+    simple_net with `hidden` units when given."""
     tx, ty = torch.tensor(x), torch.tensor(y)
     torch.manual_seed(0)
-    model = torch.nn.Linear(784, 1)
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 1)) if hidden else nn.Linear(784, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=NET_LR if hidden else LR)
 
     def epoch():
         for i in range(0, len(tx), BATCH):
@@ -181,6 +183,8 @@ def main() -> None:
         "minigrad": minigrad_epoch_factory(x, y, bare=False, hidden=HIDDEN),
         "minigrad jit": minigrad_epoch_factory(x, y, bare=False, jit=True, hidden=HIDDEN),
     }
+    if torch:
+        contenders[f"pytorch {torch.__version__}"] = torch_epoch_factory(torch, x, y, HIDDEN)
     medians = timing.interleaved_medians(contenders, rounds=15, number=3)
     timing.report(
         f"one epoch of simple_net (784-{HIDDEN}-1) + mnist_loss + SGD, batch 256",
