@@ -679,6 +679,8 @@ class Jitted:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _tracer is not None:  # called by a function being traced: its operations are part of that trace
+            return self.fn(*args, **kwargs)
         try:
             key = _signature(args, kwargs)
         except NotCapturable as e:
@@ -697,8 +699,6 @@ class Jitted:
             except Stale as e:
                 stale = str(e)
         entry.calls += 1
-        if _tracer is not None:
-            return self._eager("minigrad.jit can't trace inside a trace", args, kwargs)
         if entry.calls == 1:
             return self.fn(*args, **kwargs)  # the first call makes state (optimizer moments) as eager code does
         if entry.traces >= MAX_TRACES:

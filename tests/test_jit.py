@@ -332,3 +332,12 @@ def test_on_cuda_the_step_runs_eagerly_with_the_same_results():
     with pytest.warns(RuntimeWarning, match="numpy arrays only"):
         jitted = train(on_cuda, data, jitted=True)
     assert_same(eager, jitted)
+
+
+def test_a_jitted_function_inside_another_is_part_of_its_program():
+    w = mg.tensor([1.0, 2.0])
+    inner = mg.jit(lambda x: x * w)
+    outer = mg.jit(lambda x: inner(x) + 1)
+    for i in range(4):
+        assert outer(mg.full((2,), float(i))).tolist() == [i + 1.0, 2 * i + 1.0]
+    assert outer.program is not None and "multiply" in str(outer.program)
