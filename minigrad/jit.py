@@ -824,6 +824,10 @@ def _unwrapped(x: Any, tracer: _Tracer, template: list) -> Any:
                     if a.__class__ is Traced
                     else _Const(x)
                 )
+            if _grad_slot.__get__(x) is not None:
+                return x, _Problem(
+                    "fn returns a tensor it computed that holds a .grad (retain_grad), which a replay can't give"
+                )
             if x._node is not None and x._node is not RELEASED:
                 return x, _Problem(
                     "fn returns a tensor with a recorded graph, which a replay can't give "
