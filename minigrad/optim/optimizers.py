@@ -257,7 +257,7 @@ class Adam(Optimizer):
         state = self.state.get(p)
         if state is None:  # the step count is a 0-d array updated in place, so minigrad.jit replays it
             state = self.state[p] = {
-                "step": xp.zeros((), dtype=np.int64),
+                "step": xp.zeros_like(data, dtype=np.int64, shape=()),  # on data's device
                 "exp_avg": xp.zeros_like(data),
                 "exp_avg_sq": xp.zeros_like(data),
             }
