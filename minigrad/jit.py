@@ -981,11 +981,30 @@ class _Names:
 def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int]) -> Program:
     """The program: guards, the arrays it reads, one line per recorded step, the effects, the result."""
     n = _Names()
-    const, render = n.const, n.render
     n.folded = {k: tracer.raws[k] for k in _constants(tracer, escaping)}
     lines = ["def program(*args, **kwargs):"]
     if tracer.args:
         lines.append("    " + "".join(f"a{i}, " for i in range(len(tracer.args))) + "= _tensors_in(args, kwargs)")
+    lines += _guard_lines(tracer, n.const)
+    for slot, kind, what in tracer.sources:
+        lines += _read_source(slot, kind, what, tracer.raws[slot], n.const)
+    for step in tracer.steps:
+        lines += _step_lines(step, tracer, escaping, n)
+    for kind, target, slot in effects:
+        value = "None" if slot is None else f"v{slot}"
+        if kind == "array":
+            lines.append(f"    {n.const(target)}.array = {value}")
+        elif kind == "grad":
+            lines.append(f"    {n.const(target)}.grad = {value if slot is None else f'make({value})'}")
+        else:
+            lines.append(f"    {n.const(target[0])}[{target[1]!r}] = {value}")
+    lines.append(f"    return {n.render(template)}")
+    return Program("\n".join(lines) + "\n", n.names)
+
+
+def _guard_lines(tracer: _Tracer, const: Callable[[Any], str]) -> list[str]:
+    """The checks a replay starts with: .grad None or not, module attributes, optimizers."""
+    lines = []
     for t, was_none, requires_grad in tracer.grad_read.values():
         lines.append(f"    if not _grad_is({const(t)}, {was_none}, {requires_grad}):")
         lines.append("        raise Stale('a .grad (None or not) or requires_grad changed')")
@@ -999,41 +1018,29 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
     for opt, hyper, states in tracer.optimizers.values():
         lines.append(f"    if not _optimizer_holds({const(opt)}, {const(hyper)}, {const(states)}):")
         lines.append("        raise Stale('the optimizer\\'s hyperparameters (lr, ...) or state changed')")
-    for slot, kind, what in tracer.sources:
-        lines.extend(_read_source(slot, kind, what, tracer.raws[slot], const))
-    for step in tracer.steps:
-        if step[0] == "call" and step[4][0] in n.folded:
-            continue
-        if step[0] == "guard":
-            _, fn, args, kwargs, value, why = step
-            if value.__class__ is bool:
-                lines.append(f"    if {n.call(fn, args, kwargs)} is not {value}:")
-            else:
-                lines.append(f"    if not _same({n.call(fn, args, kwargs)}, {const(value)}):")
-            lines.append(f"        raise Stale({('the value of ' + why + ' changed')!r})")
-            continue
-        kind, fn, args, kwargs, outs, *listed = step
-        if fn is np.broadcast_to and kind == "call" and not kwargs:  # its checks were made by the trace
-            fn, args = _broadcast, (args[0], tracer.raws[outs[0]].shape, tracer.raws[outs[0]].strides)
-        if kind == "call" and len(outs) == 1 and _reusable(fn, kwargs, outs[0], escaping, tracer):
-            kwargs = {**kwargs, "out": tracer.raws[outs[0]]}
+    return lines
+
+
+def _step_lines(step: tuple, tracer: _Tracer, escaping: set[int], n: _Names) -> list[str]:
+    """The line(s) of one recorded step: a call, an in-place write, or a guard on a value read."""
+    if step[0] == "guard":
+        _, fn, args, kwargs, value, why = step
         call = n.call(fn, args, kwargs)
-        if kind == "do":
-            lines.append(f"    {call}")
-        elif listed and listed[0]:
-            lines.append(f"    {''.join(f'v{k}, ' for k in outs)}= {call}")
-        else:
-            lines.append(f"    v{outs[0]} = {call}")
-    for kind, target, slot in effects:
-        value = "None" if slot is None else f"v{slot}"
-        if kind == "array":
-            lines.append(f"    {const(target)}.array = {value}")
-        elif kind == "grad":
-            lines.append(f"    {const(target)}.grad = {value if slot is None else f'make({value})'}")
-        else:
-            lines.append(f"    {const(target[0])}[{target[1]!r}] = {value}")
-    lines.append(f"    return {render(template)}")
-    return Program("\n".join(lines) + "\n", n.names)
+        test = f"{call} is not {value}" if value.__class__ is bool else f"not _same({call}, {n.const(value)})"
+        return [f"    if {test}:", f"        raise Stale({('the value of ' + why + ' changed')!r})"]
+    kind, fn, args, kwargs, outs, *listed = step
+    if kind == "call" and outs[0] in n.folded:
+        return []
+    if fn is np.broadcast_to and kind == "call" and not kwargs:  # its checks were made by the trace
+        fn, args = _broadcast, (args[0], tracer.raws[outs[0]].shape, tracer.raws[outs[0]].strides)
+    if kind == "call" and len(outs) == 1 and _reusable(fn, kwargs, outs[0], escaping, tracer):
+        kwargs = {**kwargs, "out": tracer.raws[outs[0]]}
+    call = n.call(fn, args, kwargs)
+    if kind == "do":
+        return [f"    {call}"]
+    if listed and listed[0]:
+        return [f"    {''.join(f'v{k}, ' for k in outs)}= {call}"]
+    return [f"    v{outs[0]} = {call}"]
 
 
 def _constants(tracer: _Tracer, escaping: set[int]) -> set[int]:
