@@ -96,6 +96,9 @@ class Traced(np.ndarray):
 
     __str__ = __repr__
 
+    def __iter__(self) -> Any:  # each row through a recorded self[i] (numpy's own yields unseen scalars)
+        return (self[i] for i in range(len(self)))
+
 
 def _method(name: str, in_place: bool = False) -> Callable:
     plain = getattr(np.ndarray, name)
@@ -136,6 +139,7 @@ for _name in (
     "__index__",
     "__complex__",
     "__contains__",
+    "__format__",
 ):
     setattr(Traced, _name, _reader(_name))
 Traced.__hash__ = None  # type: ignore[assignment]
