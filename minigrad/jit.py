@@ -192,6 +192,7 @@ class _Tracer:
         self.optimizers: dict[int, tuple[Optimizer, tuple, tuple]] = {}
         self.state_set: list[tuple[dict, str, int]] = []
         self.module_reads: dict[tuple[int, str], tuple[Module, str, Any, tuple]] = {}  # (module, name, value, items)
+        self.bindings: list[tuple[Any, str | None, Any]] = []  # (closure cell or globals, name, value)
 
     # -- slots
     def new_slot(self, raw: Any, root: int | None = None) -> Traced:
@@ -753,6 +754,7 @@ def _trace(fn: Callable, args: tuple, kwargs: dict) -> tuple[Program | None, str
     tracer = _tracer = _Tracer(args, kwargs)
     _failure = None
     patches = _patches()
+    tracer.bindings = _bindings(fn)
     saved = [(obj, name, obj.__dict__.get(name, _MISSING)) for obj, name, _ in patches]
     for obj, name, value in patches:
         setattr(obj, name, value)
@@ -810,6 +812,33 @@ def _settle(tracer: _Tracer) -> list:
         _array_slot.__set__(g, _plain(a))
     effects.extend(("state", (st, key), slot) for st, key, slot in tracer.state_set)
     return effects
+
+
+def _bindings(fn: Callable) -> list[tuple[Any, str | None, Any]]:
+    """The tensors, modules and functions fn reaches through closure cells and global names, following
+    the functions it finds (not minigrad's own): (cell, None, value) or (globals, name, value)."""
+    found: list[tuple[Any, str | None, Any]] = []
+    seen: set[int] = set()
+    todo = [getattr(fn, "__func__", fn)]
+    while todo and len(seen) < 200:
+        f = todo.pop()
+        code = getattr(f, "__code__", None)
+        if id(f) in seen or code is None or getattr(f, "__module__", "").startswith("minigrad."):
+            continue
+        seen.add(id(f))
+        reached = []
+        for cell in f.__closure__ or ():
+            try:
+                reached.append((cell, None, cell.cell_contents))
+            except ValueError:  # a cell not filled yet
+                pass
+        reached += [(f.__globals__, name, f.__globals__[name]) for name in code.co_names if name in f.__globals__]
+        for holder, name, value in reached:
+            if isinstance(value, (Tensor, _module_class, types.FunctionType)):
+                found.append((holder, name, value))
+            if isinstance(value, (types.FunctionType, types.MethodType)):
+                todo.append(getattr(value, "__func__", value))
+    return found
 
 
 def _unwrapped(x: Any, tracer: _Tracer, template: list) -> Any:
@@ -1019,6 +1048,12 @@ def _guard_lines(tracer: _Tracer, const: Callable[[Any], str]) -> list[str]:
             tests += [f"{const(value)}.get({k!r}) is not {const(v)}" for k, v in items]
         lines.append(f"    if {' or '.join(tests)}:")
         lines.append("        raise Stale('a parameter or sub-module of a module was replaced')")
+    for holder, key, value in tracer.bindings:
+        now = f"{const(holder)}.cell_contents" if key is None else f"{const(holder)}.get({key!r})"
+        lines.append(f"    if {now} is not {const(value)}:")
+        lines.append(
+            "        raise Stale('a tensor, module or function fn reaches through a closure or global was rebound')"
+        )
     for opt, hyper, states in tracer.optimizers.values():
         lines.append(f"    if not _optimizer_holds({const(opt)}, {const(hyper)}, {const(states)}):")
         lines.append("        raise Stale('the optimizer\\'s hyperparameters (lr, ...) or state changed')")

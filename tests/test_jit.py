@@ -341,3 +341,17 @@ def test_a_jitted_function_inside_another_is_part_of_its_program():
     for i in range(4):
         assert outer(mg.full((2,), float(i))).tolist() == [i + 1.0, 2 * i + 1.0]
     assert outer.program is not None and "multiply" in str(outer.program)
+
+
+def test_a_closure_variable_rebound_to_a_new_tensor_is_read_anew():
+    weights = mg.tensor([1.0, 2.0])
+
+    def model(x):
+        return x * weights
+
+    run = mg.jit(lambda x: model(x).sum())
+    x = mg.tensor([1.0, 1.0])
+    for _ in range(3):
+        assert run(x).item() == 3.0
+    weights = mg.tensor([5.0, 5.0])  # noqa: F841  (read by model, through its closure)
+    assert run(x).item() == 10.0
