@@ -54,7 +54,8 @@ def keep_freed_memory() -> bool:
     gets fresh memory, which costs a page fault per 4 KiB on first touch: about 5,000 per step
     of a small CNN on batches of 256, more time than its forward pass's arithmetic. Keeping up
     to 1 GiB of freed memory (arrays of 32 MiB and more still go back) brings that to about
-    one. Called once, when minigrad is imported.
+    one. Called once, when minigrad is imported, unless ``MINIGRAD_KEEP_FREED_MEMORY=0`` or the
+    user tuned malloc already (``MALLOC_TRIM_THRESHOLD_`` / ``MALLOC_MMAP_THRESHOLD_`` set).
     """
     if not _glibc():
         return False
@@ -71,7 +72,16 @@ def _glibc() -> bool:
     )
 
 
-keep_freed_memory()
+def _malloc_left_alone() -> bool:
+    """Whether the user asked minigrad not to tune malloc, or tuned it themselves."""
+    env = os.environ
+    return env.get("MINIGRAD_KEEP_FREED_MEMORY") == "0" or any(
+        name in env for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+    )
+
+
+if not _malloc_left_alone():
+    keep_freed_memory()
 
 
 # ---- which backend an array belongs to ---------------------------------------------------
