@@ -21,6 +21,7 @@ from . import optim as optim
 from .autograd import *
 from .creation import *
 from .gradcheck import *
+from .jit import *
 from .ops.activation import *
 from .ops.conv import *
 from .ops.conversion import *

@@ -25,6 +25,7 @@ CUDA_EXTRA_HINT = "install cupy for your CUDA version: pip install 'minigrad[cud
 _ndarray = np.ndarray
 _HOST_TYPES = (np.ndarray, np.generic)
 _cupy: Any = None  # the cupy module once a CUDA device has been used
+traced_class: Any = None  # minigrad.jit's Traced arrays, which bring their own (recording) numpy
 
 
 def cupy() -> Any:
@@ -53,7 +54,8 @@ def keep_freed_memory() -> bool:
     gets fresh memory, which costs a page fault per 4 KiB on first touch: about 5,000 per step
     of a small CNN on batches of 256, more time than its forward pass's arithmetic. Keeping up
     to 1 GiB of freed memory (arrays of 32 MiB and more still go back) brings that to about
-    one. Called once, when minigrad is imported.
+    one. Called once, when minigrad is imported, unless ``MINIGRAD_KEEP_FREED_MEMORY=0`` or the
+    user tuned malloc already (``MALLOC_TRIM_THRESHOLD_`` / ``MALLOC_MMAP_THRESHOLD_`` set).
     """
     if not _glibc():
         return False
@@ -70,7 +72,16 @@ def _glibc() -> bool:
     )
 
 
-keep_freed_memory()
+def _malloc_left_alone() -> bool:
+    """Whether the user asked minigrad not to tune malloc, or tuned it themselves."""
+    env = os.environ
+    return env.get("MINIGRAD_KEEP_FREED_MEMORY") == "0" or any(
+        name in env for name in ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_")
+    )
+
+
+if not _malloc_left_alone():
+    keep_freed_memory()
 
 
 # ---- which backend an array belongs to ---------------------------------------------------
@@ -91,7 +102,11 @@ def is_array(array: Any) -> bool:
 
 def array_module(array: Any) -> Any:
     """numpy for host arrays, cupy for device arrays (DeZero's get_array_module)."""
-    return np if array.__class__ is _ndarray or isinstance(array, _HOST_TYPES) else _cupy
+    if array.__class__ is _ndarray:
+        return np
+    if array.__class__ is traced_class:
+        return array.xp
+    return np if isinstance(array, _HOST_TYPES) else _cupy
 
 
 # ---- devices ----------------------------------------------------------------------------------
@@ -286,7 +301,11 @@ _cupy_math: BackendMath | None = None
 def backend_math(array: Any) -> BackendMath:
     """The BackendMath for the backend `array` lives on."""
     global _cupy_math
-    if array.__class__ is _ndarray or isinstance(array, _HOST_TYPES):
+    if array.__class__ is _ndarray:
+        return NUMPY_MATH
+    if array.__class__ is traced_class:
+        return array.math
+    if isinstance(array, _HOST_TYPES):
         return NUMPY_MATH
     if _cupy_math is None:
         _cupy_math = BackendMath(_cupy)

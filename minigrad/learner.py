@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .autograd import no_grad
+from .jit import jit as capture
 from .optim import SGD
 from .optim.lr_scheduler import cosine, get_momentum, set_momentum
 from .optim.optimizers import check_number
@@ -72,7 +73,8 @@ class Learner:
     yielding ``(x, y)`` batches (or ``(x1, ..., xn, y)``: the model gets all but the last).
     `model` is anything callable with ``.parameters()``; its ``train()``/``eval()`` are
     called when it has them. `metrics` is a callable ``(preds, targets) -> scalar`` or a
-    list of them, computed on the validation set. `show=False` prints nothing.
+    list of them, computed on the validation set. `show=False` prints nothing. `jit=True`
+    trains with the step captured by :func:`minigrad.jit` (the same numbers, less overhead).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class Learner:
         lr: float = 1e-3,
         metrics: Callable | Iterable[Callable] | None = None,
         show: bool = True,
+        jit: bool = False,
     ):
         if not callable(model) or not hasattr(model, "parameters"):
             raise TypeError(f"model must be callable and have .parameters(), got {type(model).__name__}")
@@ -107,6 +110,7 @@ class Learner:
         self.show = show
         self.opt = opt_func(model.parameters(), self.lr)
         self.recorder = Recorder(_unique_names([_name(m) for m in metrics]))
+        self._step = capture(self._train_step) if jit else self._train_step
         self.lr_finder: tuple[list[float], list[float]] | None = None  # lr_find's (lrs, losses)
 
     # ---- training -------------------------------------------------------------------------
@@ -134,7 +138,8 @@ class Learner:
         ``pos = pct_start``, then falls along another to ``lr_max / div_final``; the momentum
         (SGD's ``momentum``, Adam's ``beta1``, when the optimizer has one) goes the other way,
         ``moms[0]`` to ``moms[1]`` and back to ``moms[2]``. The values of each batch are kept in
-        ``recorder.lrs`` and ``recorder.moms``.
+        ``recorder.lrs`` and ``recorder.moms``. (A Learner made with ``jit=True`` runs these steps
+        eagerly, with a warning: jit guards the optimizer's hyperparameters, which change each batch.)
         """
         _check_epochs(n_epoch)
         lr_max = self.lr if lr_max is None else check_number("Learner.fit_one_cycle", "lr_max", lr_max, positive=True)
@@ -248,20 +253,26 @@ class Learner:
                 values = (f"{v:.6f}" for v in (train_loss, valid_loss, *metric_values))
                 table.row([str(epoch), *values, _format_time(elapsed)])
 
+    def _train_step(self, *batch) -> Tensor:
+        """One batch: the loss, its gradients, the optimizer's step; the loss is returned."""
+        xs, y = batch[:-1], batch[-1]
+        loss = self.loss_func(self.model(*xs), y)
+        loss.backward()
+        self.opt.step()
+        self.opt.zero_grad()
+        return loss
+
     def _train_epoch(self, label: str | None, smooth: SmoothedLoss, before_batch: Callable[[], None] | None) -> float:
-        model, loss_func, opt, rec = self.model, self.loss_func, self.opt, self.recorder
-        _set_mode(model, training=True)
+        opt, rec = self.opt, self.recorder
+        _set_mode(self.model, training=True)
         losses, sizes = [], []
         for batch in _batches(self.dls.train, label and f"{label} train"):
             if before_batch is not None:
                 before_batch()
             rec.lrs.append(opt.lr)
             rec.moms.append(_momentum(opt))
-            xs, y = _split(batch)
-            loss = loss_func(model(*xs), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
+            _, y = _split(batch)
+            loss = self._step(*batch)
             losses.append(loss.array)  # converted at the end of the epoch: no GPU sync per batch
             sizes.append(_batch_size(y))
         if not losses:
