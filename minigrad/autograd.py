@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, versions
-from .backend import backend_math
+from .backend import backend_math, device_context, gpu_in_use, use_device_of
 from .tensor import RELEASED, Tensor, grad_mode, make, tensor
 
 __all__ = ["backward", "no_grad", "enable_grad", "is_grad_enabled"]  # `grad` stays minigrad.autograd.grad
@@ -112,6 +112,7 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
         targets = leaves + [t for t in order if t._retains_grad]
     passing = {t for t in targets if t._node is not None}  # non-leaf targets, caught on the way
     math = ops if create_graph else backend_math(roots[0].array)
+    gpu = gpu_in_use()
     pending: dict[Tensor, Any] = {}
     for root, g in zip(roots, seeds):
         pending[root] = pending[root] + g if root in pending else g
@@ -126,6 +127,8 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
         if passing and t in passing:
             found[t] = g
         name, edges, inputs, arrays = t._node  # type: ignore[misc]  # every tensor in `order` has one
+        if gpu:  # each node's formulas run on its device (a graph may span GPUs, through .to())
+            use_device_of(t.array)
         if create_graph:
             out, args = t, inputs
         else:
@@ -243,6 +246,7 @@ def _delivered(results: dict, seeds) -> list[tuple[Tensor, Tensor]]:
     """
     seen = {id(s) for s in seeds}
     out = []
+    gpu = gpu_in_use()
     for t, g in results.items():
         if isinstance(g, Tensor):  # recorded under create_graph: tensors are never written in place
             out.append((t, g if g.dtype == t.dtype else g.astype(t.dtype)))
@@ -250,6 +254,8 @@ def _delivered(results: dict, seeds) -> list[tuple[Tensor, Tensor]]:
         if isinstance(g, np.generic):  # numpy's 0-d results are scalars
             g = np.array(g, dtype=t.dtype)
         elif g.dtype != t.dtype or id(g) in seen or g.base is not None:
+            if gpu:
+                use_device_of(g)
             g = g.astype(t.dtype, copy=True)
         seen.add(id(g))
         out.append((t, make(g)))
@@ -269,7 +275,8 @@ def _seed(t: Tensor, gradient, create_graph: bool):
                 f"grad can be implicitly created only for scalar outputs, got shape {t.shape}: "
                 "pass backward(gradient=...) with a tensor of that shape"
             )
-        ones = backend_math(t.array).xp.ones_like(t.array)
+        with device_context(t.array):
+            ones = backend_math(t.array).xp.ones_like(t.array)
         return Tensor(ones) if create_graph else ones
     if not isinstance(gradient, Tensor):
         gradient = tensor(gradient, dtype=t.dtype, device=t.device)
@@ -289,9 +296,11 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, cr
     freed afterwards unless `retain_graph` (which defaults to `create_graph`).
     """
     retain_graph = create_graph if retain_graph is None else retain_graph
-    seed = _seed(tensor, gradient, create_graph)
-    found = _propagate([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
-    for t, g in _delivered(found, [seed]):
+    with device_context(tensor.array):  # the seed, and where each node's device is made current
+        seed = _seed(tensor, gradient, create_graph)
+        found = _propagate([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
+        delivered = _delivered(found, [seed])
+    for t, g in delivered:
         t.grad = g if t.grad is None else t.grad + g  # records only under create_graph
 
 
@@ -322,12 +331,13 @@ def grad(
         if not t.requires_grad:
             raise RuntimeError(f"input {i} of grad() does not require grad")
     retain_graph = create_graph if retain_graph is None else retain_graph
-    seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
-    found = dict(
-        _delivered(
-            _propagate(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, targets=inputs), seeds
+    with device_context(outputs[0].array if outputs else None):
+        seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
+        found = dict(
+            _delivered(
+                _propagate(outputs, seeds, retain_graph=retain_graph, create_graph=create_graph, targets=inputs), seeds
+            )
         )
-    )
     result: list[Tensor | None] = []
     for i, t in enumerate(inputs):
         if t in found:

@@ -11,6 +11,8 @@ or :mod:`minigrad.ops` itself when the gradient must be differentiable (``create
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,6 +24,7 @@ CUDA_EXTRA_HINT = "install cupy for your CUDA version: pip install 'minigrad[cud
 _ndarray = np.ndarray
 _HOST_TYPES = (np.ndarray, np.generic)
 _cupy: Any = None  # the cupy module once a CUDA device has been used
+_on_first_cupy: list[Callable[[], None]] = []  # run once, when cupy is first imported
 
 
 def cupy() -> Any:
@@ -33,7 +36,18 @@ def cupy() -> Any:
         except ImportError as e:
             raise RuntimeError(f"device 'cuda' needs cupy, which is not installed: {CUDA_EXTRA_HINT}") from e
         _cupy = cp
+        for hook in _on_first_cupy:
+            hook()
     return _cupy
+
+
+def when_cupy_loads(hook: Callable[[], None]) -> None:
+    """Run `hook` once cupy is imported (at once if it already is): how the op table puts every op
+    under its tensors' device only in a process that uses a GPU, so the CPU path pays nothing."""
+    if _cupy is None:
+        _on_first_cupy.append(hook)
+    else:
+        hook()
 
 
 # ---- which backend an array belongs to ---------------------------------------------------
@@ -76,18 +90,53 @@ def device_of(array: Any) -> str:
     return f"cuda:{array.device.id}"
 
 
-def to_device(array: Any, device: str) -> Any:
-    """Move (or keep) an array on `device`, copying only when it changes place."""
+_HOST_CONTEXT = contextlib.nullcontext()
+
+
+def device_context(array: Any) -> contextlib.AbstractContextManager:
+    """``with device_context(array):`` runs cupy's allocations and kernels on `array`'s GPU (cupy
+    uses the *current* device, device 0 unless switched). For host arrays, numbers and None it is
+    one shared do-nothing context: the CPU path pays a type test."""
+    if array.__class__ is _ndarray or _cupy is None or not isinstance(array, _cupy.ndarray):
+        return _HOST_CONTEXT
+    return _cupy.cuda.Device(array.device.id)
+
+
+def gpu_in_use() -> bool:
+    """Whether cupy has been imported: until then no array can be on a GPU."""
+    return _cupy is not None
+
+
+def use_device_of(array: Any) -> None:
+    """Make a GPU array's device current; for use inside a :func:`device_context`, which restores
+    the previous device when it ends (a loop over arrays of several devices, as backward's)."""
+    if isinstance(array, _cupy.ndarray):
+        _cupy.cuda.Device(array.device.id).use()
+
+
+def to_device(array: Any, device: str, copy: bool = False) -> Any:
+    """Move (or keep) an array on `device`, copying only when it changes place (always with `copy`);
+    a copy on a GPU is made there, whatever the current device."""
     kind, index = parse_device(device)
     if kind == "cpu":
-        return to_host(array)
+        host = to_host(array)
+        return host.copy() if copy and host is array else host
     cp = cupy()
     if not cuda_available():
         raise RuntimeError(f"device {device!r} was asked for, but no CUDA GPU is available")
     if index >= cp.cuda.runtime.getDeviceCount():
         raise RuntimeError(f"device {device!r} does not exist: {cp.cuda.runtime.getDeviceCount()} CUDA GPU(s) found")
     with cp.cuda.Device(index):
-        return cp.asarray(array)
+        moved = cp.asarray(array)
+        return moved.copy() if copy and moved is array else moved
+
+
+def copied(array: Any) -> Any:
+    """A copy of `array` on its own device (``array.copy()`` on a GPU copies to the current one)."""
+    if array.__class__ is _ndarray:
+        return array.copy()
+    with device_context(array):
+        return array.copy()
 
 
 def cuda_available() -> bool:

@@ -7,14 +7,22 @@ operators) that call it. The table then gives:
 * the Tensor methods and operators, attached by :func:`attach_methods` at import;
 * the declarations type checkers read (``TYPE_CHECKING`` in ``minigrad/tensor.py``) and the
   rows of ``docs/ops.md``, both checked against it by ``tests/test_op_table.py``.
+
+cupy computes on the *current* GPU, so in a process that uses one (from the moment cupy is
+imported) every op is swapped for one that first makes its first tensor's device current
+(:func:`guard_devices`). Until then the ops are the plain functions: the CPU path pays nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from ..backend import device_context, when_cupy_loads
 
 
 @dataclass(frozen=True)
@@ -72,3 +80,50 @@ def attach_methods(cls: type) -> None:
             setattr(cls, name, op.function)
         for name in op.reflected:
             setattr(cls, name, _reflected(op.function))
+
+
+def on_device(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` run with its first tensor's device current (a tensor, or the first of a list of tensors)."""
+    from ..tensor import Tensor
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        array = None
+        for a in (*args, *kwargs.values()):
+            if a.__class__ is Tensor or (a.__class__ in (list, tuple) and a and a[0].__class__ is Tensor):
+                array = (a if a.__class__ is Tensor else a[0]).array
+                break
+        with device_context(array):
+            return function(*args, **kwargs)
+
+    return functools.update_wrapper(guarded, function)
+
+
+def guard_devices() -> None:
+    """Swap every op, in the table, as a Tensor method and wherever a minigrad module holds it,
+    for its :func:`on_device` version."""
+    from ..tensor import Tensor
+
+    guarded = {id(op.function): on_device(op.function) for op in OPS.values()}
+    for name, op in OPS.items():
+        OPS[name] = dataclasses.replace(op, function=guarded[id(op.function)])
+    for module_name, module in list(sys.modules.items()):
+        if module_name.partition(".")[0] != "minigrad":
+            continue
+        for attr, value in list(vars(module).items()):
+            if id(value) in guarded and guarded[id(value)].__wrapped__ is value:  # type: ignore[attr-defined]
+                setattr(module, attr, guarded[id(value)])
+    attach_methods(Tensor)
+
+
+when_cupy_loads(guard_devices)
+
+
+def guard_functions(namespace: dict[str, Any]) -> None:
+    """Put the public functions defined in a module (its ``__all__``) under their tensors' device
+    from the start: for functions that compute on arrays without being ops (losses, activations),
+    called once per batch or layer, where the guard's cost is lost in the noise and a name imported
+    before any GPU was used (``from minigrad.nn.functional import cross_entropy``) is guarded too."""
+    for name in namespace["__all__"]:
+        function = namespace[name]
+        if callable(function) and getattr(function, "__module__", None) == namespace["__name__"]:
+            namespace[name] = on_device(function)
