@@ -93,7 +93,7 @@ def device_of(array: Any) -> str:
 _HOST_CONTEXT = contextlib.nullcontext()
 
 
-def device_context(array: Any) -> contextlib.AbstractContextManager:
+def device_context(array: Any) -> contextlib.AbstractContextManager[Any, None]:
     """``with device_context(array):`` runs cupy's allocations and kernels on `array`'s GPU (cupy
     uses the *current* device, device 0 unless switched). For host arrays, numbers and None it is
     one shared do-nothing context: the CPU path pays a type test."""

@@ -227,7 +227,7 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.collate_fn = collate_fn
-        self.device = None if device is None else "cpu" if parse_device(device)[0] == "cpu" else str(device)
+        self.device: str | None = None if device is None else "cpu" if parse_device(device)[0] == "cpu" else str(device)
         self._check_not_empty()
 
     def _check_not_empty(self) -> int:
