@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, versions
-from .backend import backend_math, device_context, gpu_in_use, use_device_of
+from .backend import backend_math, device_context, gpu_in_use, restoring_device, use_device_of
 from .tensor import RELEASED, Tensor, grad_mode, make, tensor
 
 __all__ = ["backward", "no_grad", "enable_grad", "is_grad_enabled"]  # `grad` stays minigrad.autograd.grad
@@ -296,7 +296,7 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None, cr
     freed afterwards unless `retain_graph` (which defaults to `create_graph`).
     """
     retain_graph = create_graph if retain_graph is None else retain_graph
-    with device_context(tensor.array):  # the seed, and where each node's device is made current
+    with restoring_device():  # backward makes each node's device current in turn
         seed = _seed(tensor, gradient, create_graph)
         found = _propagate([tensor], [seed], retain_graph=retain_graph, create_graph=create_graph)
         delivered = _delivered(found, [seed])
@@ -331,7 +331,7 @@ def grad(
         if not t.requires_grad:
             raise RuntimeError(f"input {i} of grad() does not require grad")
     retain_graph = create_graph if retain_graph is None else retain_graph
-    with device_context(outputs[0].array if outputs else None):
+    with restoring_device():
         seeds = [_seed(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
         found = dict(
             _delivered(

@@ -107,9 +107,14 @@ def gpu_in_use() -> bool:
     return _cupy is not None
 
 
+def restoring_device() -> contextlib.AbstractContextManager[Any, None]:
+    """A context that makes the GPU current at its start current again at its end, for code that
+    switches with :func:`use_device_of` (a loop over arrays of several GPUs, as backward's)."""
+    return _HOST_CONTEXT if _cupy is None else _cupy.cuda.Device()
+
+
 def use_device_of(array: Any) -> None:
-    """Make a GPU array's device current; for use inside a :func:`device_context`, which restores
-    the previous device when it ends (a loop over arrays of several devices, as backward's)."""
+    """Make a GPU array's device current (inside a :func:`restoring_device`); nothing for host arrays."""
     if isinstance(array, _cupy.ndarray):
         _cupy.cuda.Device(array.device.id).use()
 
