@@ -138,8 +138,6 @@ def to_device(array: Any, device: str, copy: bool = False) -> Any:
 
 def copied(array: Any) -> Any:
     """A copy of `array` on its own device (``array.copy()`` on a GPU copies to the current one)."""
-    if array.__class__ is _ndarray:
-        return array.copy()
     with device_context(array):
         return array.copy()
 

@@ -8,6 +8,8 @@ cupy that reports two GPUs and enforces cupy's device rules (see docs/backends.m
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -273,6 +275,20 @@ def test_save_and_load_from_another_gpu(tmp_path):
 
 
 # ---- the device rules: current device, allocation, errors, bounds ---------------------------
+def test_the_cpu_path_pays_nothing_for_gpus():
+    """Without a GPU in use, cupy is never imported and the ops are the plain functions (the
+    device guards are swapped in only when cupy is first imported)."""
+    script = (
+        "import sys, minigrad as mg\n"
+        "from minigrad.ops.registry import OPS\n"
+        "x = mg.randn(3, 4, requires_grad=True)\n"
+        "(mg.sigmoid(x) * 2).relu().sum().backward()\n"
+        "assert 'cupy' not in sys.modules\n"
+        "assert mg.Tensor.__mul__ is mg.mul is OPS['mul'].function and not hasattr(mg.mul, '__wrapped__')\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, env={"PYTHONPATH": ":".join(sys.path)})
+
+
 @needs_two
 def test_ops_run_on_their_tensors_device_not_the_current_one():
     x = mg.randn(3, device="cuda:1")

@@ -122,8 +122,9 @@ when_cupy_loads(guard_devices)
 def guard_functions(namespace: dict[str, Any]) -> None:
     """Put the public functions defined in a module (its ``__all__``) under their tensors' device
     from the start: for functions that compute on arrays without being ops (losses, activations,
-    gradcheck), called once per batch or layer or less, where the guard's cost is lost in the noise and a name imported
-    before any GPU was used (``from minigrad.nn.functional import cross_entropy``) is guarded too."""
+    gradcheck). They run once per batch or layer, where the guard's cost is lost in the noise, and
+    a name imported before any GPU was used (``from minigrad.nn.functional import cross_entropy``)
+    is guarded too."""
     for name in namespace["__all__"]:
         function = namespace[name]
         if isinstance(function, types.FunctionType) and function.__module__ == namespace["__name__"]:
