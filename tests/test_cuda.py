@@ -341,6 +341,8 @@ def test_mixing_cpu_and_gpu_is_an_error_naming_both(fn):
 @needs_two
 @pytest.mark.parametrize("op", ["cat", "stack", "add", "matmul"])
 def test_the_backends_own_error_is_not_relabelled_as_a_shape_error(op):
+    if mg.backend.cupy().cuda.runtime.deviceCanAccessPeer(0, 1):
+        pytest.skip("cuda:0 has peer access to cuda:1: the backend computes instead of failing")
     """An op run with another device current (as it would be without the device guard) fails in
     the backend; minigrad only says "shapes" when it has checked the shapes are the cause."""
     raw = getattr(mg, op)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..backend import device_context, when_cupy_loads
+from ..backend import device_context, is_device_array, when_cupy_loads
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,23 @@ def attach_methods(cls: type) -> None:
 
 
 def on_device(function: Callable[..., Any]) -> Callable[..., Any]:
-    """`function` run with its first tensor's device current (a tensor, or the first of a list of tensors)."""
+    """`function` run with its first tensor's device current (its tensor arguments, and those in
+    list or tuple arguments, in order). Tensors on two different GPUs are an error naming both
+    (cupy would copy between GPUs that have peer access); a CPU tensor meeting a GPU one is left
+    to the op, which refuses it or takes it (a CPU index tensor) as PyTorch does."""
     from ..tensor import Tensor
+    from .operands import device_error
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        array = None
-        for a in (*args, *kwargs.values()):
-            if a.__class__ is Tensor or (a.__class__ in (list, tuple) and a and a[0].__class__ is Tensor):
-                array = (a if a.__class__ is Tensor else a[0]).array
-                break
+        tensors = [
+            t
+            for a in (*args, *kwargs.values())
+            for t in (a if a.__class__ in (list, tuple) else (a,))
+            if t.__class__ is Tensor
+        ]
+        array = tensors[0].array if tensors else None
+        if is_device_array(array) and len({t.device for t in tensors if t.device != "cpu"}) > 1:
+            raise device_error(function.__name__, tensors)  # type: ignore[misc]
         with device_context(array):
             return function(*args, **kwargs)
 
