@@ -107,16 +107,21 @@ def gpu_in_use() -> bool:
     return _cupy is not None
 
 
-def restoring_device() -> contextlib.AbstractContextManager[Any, None]:
-    """A context that makes the GPU current at its start current again at its end, for code that
-    switches with :func:`use_device_of` (a loop over arrays of several GPUs, as backward's)."""
-    return _HOST_CONTEXT if _cupy is None else _cupy.cuda.Device()
+def current_device() -> int:
+    """The index of the current GPU (cupy must be loaded), to make current again with :func:`use_device`."""
+    return _cupy.cuda.runtime.getDevice()
+
+
+def use_device(index: int) -> None:
+    """Make GPU `index` current."""
+    _cupy.cuda.runtime.setDevice(index)
 
 
 def use_device_of(array: Any) -> None:
-    """Make a GPU array's device current (inside a :func:`restoring_device`); nothing for host arrays."""
-    if isinstance(array, _cupy.ndarray):
-        _cupy.cuda.Device(array.device.id).use()
+    """Make a GPU array's device current (for a loop over arrays of several GPUs, as backward's, which
+    then makes the :func:`current_device` it started with current again); nothing for host arrays."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        use_device(array.device.id)
 
 
 def to_device(array: Any, device: str, copy: bool = False) -> Any:
@@ -136,10 +141,18 @@ def to_device(array: Any, device: str, copy: bool = False) -> Any:
         return moved.copy() if copy and moved is array else moved
 
 
-def copied(array: Any) -> Any:
-    """A copy of `array` on its own device (``array.copy()`` on a GPU copies to the current one)."""
+def copied(array: Any, dtype: Any = None) -> Any:
+    """A copy of `array` (cast to `dtype`) on its own device (a copy on a GPU goes to the current one)."""
     with device_context(array):
-        return array.copy()
+        return array.copy() if dtype is None else array.astype(dtype, copy=True)
+
+
+def ones_like(array: Any) -> Any:
+    """Ones of `array`'s shape and dtype, on its device."""
+    if array.__class__ is _ndarray:
+        return np.ones_like(array)
+    with device_context(array):
+        return _cupy.ones_like(array)
 
 
 def cuda_available() -> bool:

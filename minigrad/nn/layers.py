@@ -62,9 +62,12 @@ class Linear(Module):
         x = as_tensor(x)
         if x.dtype.kind != "f":  # integer pixels, bools: compute in the layer's dtype (int64 @ float32 is float64)
             x = x.astype(self.weight.dtype)
-        if not x.ndim or x.shape[-1] != self.weight.shape[1]:
-            raise self._shape_error(x)
-        return linear(x, self.weight, self.bias)
+        try:
+            return linear(x, self.weight, self.bias)
+        except ValueError:
+            if x.ndim and x.shape[-1] == self.in_features:
+                raise  # not a shape problem: the backend's own reason
+            raise self._shape_error(x) from None
 
     def _shape_error(self, x: Tensor) -> ValueError:
         last = x.shape[-1] if x.ndim else "none (a 0-d tensor)"

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..backend import device_context, is_device_array, when_cupy_loads
+from ..backend import device_context, gpu_in_use, is_device_array, when_cupy_loads
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ def on_device(function: Callable[..., Any]) -> Callable[..., Any]:
     from .operands import device_error
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not gpu_in_use():  # no array can be on a GPU yet
+            return function(*args, **kwargs)
         tensors = [
             t
             for a in (*args, *kwargs.values())

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import versions
-from ..backend import array_module, device_context, device_of, is_array, is_host, to_device
+from ..backend import array_module, device_context, device_of, gpu_in_use, is_array, is_host, to_device
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -77,12 +77,14 @@ class Optimizer:
     # ---- the public interface ---------------------------------------------------------
     def step(self) -> None:
         """Update every parameter that has a gradient; those whose ``.grad`` is None are skipped."""
+        gpu = gpu_in_use()
         for p, data, grad in self._checked_gradients():
-            with device_context(data):  # the update, and any state it makes, on the parameter's device
-                state = self.state.get(p)
-                if state is not None:
-                    _follow(state, data)
-                array_module(data).subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
+            if not gpu:
+                np.subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
+            else:  # the update, and any state it makes, on the parameter's device (where its state follows it)
+                with device_context(data):
+                    _follow(self.state.get(p, {}), data)
+                    array_module(data).subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
             versions.written(data)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
