@@ -248,6 +248,21 @@ def test_moving_a_model_moves_parameters_gradients_and_optimizer_state():
 
 
 @needs_two
+def test_moving_a_module_moves_its_buffers():
+    class Counting(nn.Linear):  # state that is not trained, as batch norm's running mean
+        def __init__(self):
+            super().__init__(2, 2)
+            self.running_mean = mg.zeros(2)
+
+        def named_buffers(self):
+            yield "running_mean", self.running_mean
+
+    model = Counting().to("cuda:1")
+    assert model.running_mean.device == model.weight.device == "cuda:1"
+    assert model.cpu().running_mean.device == "cpu"
+
+
+@needs_two
 def test_a_cpu_state_loads_into_a_model_on_another_gpu():
     cpu = nn.Linear(3, 2)
     model = nn.Linear(3, 2, device="cuda:1")

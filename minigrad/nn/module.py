@@ -224,14 +224,15 @@ class Module:
 
     def to(self, device: str | None = None, dtype=None) -> Module:
         """Move (and/or cast to a float `dtype`) every parameter, its gradient and every buffer
-        (when the module has ``buffers()``), in place: the tensor objects are kept, so an
+        (when the module has ``named_buffers()``), in place: the tensor objects are kept, so an
         optimizer holding them keeps working (its state follows at its next step)."""
         if device is not None:
             device = "cpu" if parse_device(device)[0] == "cpu" else str(device)
         if dtype is not None and np.dtype(dtype).kind != "f":
             raise TypeError(f"Module.to: parameters must stay float, got dtype {np.dtype(dtype)}")
-        buffers = getattr(self, "buffers", None)
-        for t in [*self.parameters(), *(p.grad for p in self.parameters()), *(buffers() if buffers else ())]:
+        named_buffers = getattr(self, "named_buffers", None)  # modules with state that isn't trained (batch norm)
+        buffers = [b for _, b in named_buffers()] if named_buffers else []
+        for t in [*self.parameters(), *(p.grad for p in self.parameters()), *buffers]:
             if t is None:
                 continue
             data = t.array
