@@ -94,14 +94,14 @@ def on_device(function: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if not gpu_in_use():  # no array can be on a GPU yet
             return function(*args, **kwargs)
-        tensors = [
-            t
-            for a in (*args, *kwargs.values())
-            for t in (a if a.__class__ in (list, tuple) else (a,))
-            if t.__class__ is Tensor
-        ]
+        tensors = []
+        for a in (*args, *kwargs.values()):
+            if a.__class__ is Tensor:
+                tensors.append(a)
+            elif a.__class__ in (list, tuple) and a and a[0].__class__ is Tensor:  # cat's, stack's
+                tensors += [t for t in a if t.__class__ is Tensor]
         array = tensors[0].array if tensors else None
-        if is_device_array(array) and len({t.device for t in tensors if t.device != "cpu"}) > 1:
+        if len(tensors) > 1 and is_device_array(array) and len({t.device for t in tensors} - {"cpu"}) > 1:
             raise device_error(function.__name__, tensors)  # type: ignore[misc]
         with device_context(array):
             return function(*args, **kwargs)
