@@ -6,7 +6,8 @@
 (b) one forward and backward step of relu(x @ w + b).sum() with x (4096, 1024),
     w (1024, 1024): big tensors, so this is the arithmetic.
 
-PyTorch, when installed, runs as a third contender (it is not a dependency).
+"minigrad jit" is the same step captured by ``minigrad.jit`` and replayed. PyTorch, when
+installed, runs as another contender (it is not a dependency).
 
 Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_engine.py
 """
@@ -105,7 +106,11 @@ def main() -> None:
             p.grad = None
         chain_autograd(xt, pts, mg.sigmoid, mg.relu)
 
-    contenders = {"numpy by hand": lambda: chain_numpy(x, params), "minigrad": run_minigrad}
+    contenders = {
+        "numpy by hand": lambda: chain_numpy(x, params),
+        "minigrad": run_minigrad,
+        "minigrad jit": mg.jit(run_minigrad),
+    }
     if torch:
         tx = torch.tensor(x, requires_grad=True)
         tps = [torch.tensor(p, requires_grad=True) for p in params]
@@ -130,7 +135,11 @@ def main() -> None:
         wt.grad = bt.grad = None
         matmul_minigrad(xt2, wt, bt)
 
-    contenders = {"numpy by hand": lambda: matmul_numpy(X, W, B), "minigrad": run_minigrad_mm}
+    contenders = {
+        "numpy by hand": lambda: matmul_numpy(X, W, B),
+        "minigrad": run_minigrad_mm,
+        "minigrad jit": mg.jit(run_minigrad_mm),
+    }
     if torch:
         TX, TW, TB = torch.tensor(X), torch.tensor(W, requires_grad=True), torch.tensor(B, requires_grad=True)
 

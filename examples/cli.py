@@ -24,9 +24,11 @@ def parser(
     data: Callable[[Path], Path] | None = None,
     data_help: str = "",
     seed: int = 42,
+    jit: bool = False,
 ) -> argparse.ArgumentParser:
     """An argument parser with the options every example has: --seed, --device, and --data when `data`
-    is given (it turns the path into what the example reads, or raises ValueError saying what it expects)."""
+    is given (it turns the path into what the example reads, or raises ValueError saying what it expects),
+    and --jit for the examples that train with an optimizer when `jit` is set."""
     p = argparse.ArgumentParser(description=description)
     if data is not None:
         p.add_argument("--data", metavar="PATH", type=data_path(data), help=data_help)
@@ -34,6 +36,10 @@ def parser(
         "--seed", type=non_negative_int, default=seed, help=f"random seed, an integer >= 0 (default: {seed})"
     )
     p.add_argument("--device", type=device, default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    if jit:
+        p.add_argument(
+            "--jit", action="store_true", help="train with the step captured by minigrad.jit (the same figures)"
+        )
     return p
 
 

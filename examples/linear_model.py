@@ -15,6 +15,8 @@ comes to call nearly every digit a 3 with its sigmoid saturated, where the gradi
 
 from __future__ import annotations
 
+from functools import partial
+
 import cli
 import mnist_data
 
@@ -89,36 +91,43 @@ def scratch(dls, lr: float, epochs: int, device: str) -> float:
 
 
 # ---- with nn.Linear and an optimizer --------------------------------------------------------------
-def train_model(model, opt, epochs: int, dls) -> float:
-    """The chapter's train_model: an epoch of calc_grad / opt.step() / opt.zero_grad(), then validate."""
+def train_model(model, opt, epochs: int, dls, jit: bool = False) -> float:
+    """The chapter's train_model: an epoch of calc_grad / opt.step() / opt.zero_grad(), then validate
+    (with `jit`, each batch's step is the one minigrad.jit captured)."""
+
+    def step(xb: mg.Tensor, yb: mg.Tensor) -> None:
+        calc_grad(xb, yb, model)
+        opt.step()
+        opt.zero_grad()
+
+    run = mg.jit(step) if jit else step
     acc = validate_epoch(model, dls.valid)  # the untrained model's: what --epochs 0 reports
     for epoch in range(epochs):
         for xb, yb in dls.train:
-            calc_grad(xb, yb, model)
-            opt.step()
-            opt.zero_grad()
+            run(xb, yb)
         acc = validate_epoch(model, dls.valid)
         print(f"epoch {epoch:2d}  batch_accuracy {acc:.4f}", flush=True)
     return acc
 
 
-def optimizer(dls, lr: float, epochs: int, device: str) -> float:
+def optimizer(dls, lr: float, epochs: int, device: str, jit: bool = False) -> float:
     linear_model = nn.Linear(28 * 28, 1, device=device)
     opt = SGD(linear_model.parameters(), lr)
-    return train_model(linear_model, opt, epochs, dls)
+    return train_model(linear_model, opt, epochs, dls, jit)
 
 
 # ---- with a Learner, and the library's loss and metric ---------------------------------------------
-def learner(dls, lr: float, epochs: int, device: str) -> float:
-    learn = Learner(
-        dls, nn.Linear(28 * 28, 1, device=device), opt_func=SGD, loss_func=F.mnist_loss, metrics=metrics.batch_accuracy
-    )
+def learner(dls, lr: float, epochs: int, device: str, jit: bool = False) -> float:
+    model = nn.Linear(28 * 28, 1, device=device)
+    learn = Learner(dls, model, opt_func=SGD, loss_func=F.mnist_loss, metrics=metrics.batch_accuracy, jit=jit)
     learn.fit(epochs, lr=lr)
     return cli.learner_accuracy(learn)
 
 
 def main() -> None:
-    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP, seed=6)
+    p = cli.parser(
+        __doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP, seed=6, jit=True
+    )
     p.add_argument(
         "--mode",
         choices=(*MODES, "all"),
@@ -135,7 +144,12 @@ def main() -> None:
         f"training set {len(dls.train.dataset)} images, validation set {len(dls.valid.dataset)}, "
         f"batch size {args.bs}, lr {args.lr}, {args.epochs} epochs"
     )
-    train = {"scratch": scratch, "optimizer": optimizer, "learner": learner}
+    # --jit captures the optimizer and learner steps; scratch rebinds p.data each batch, as the chapter does
+    train = {
+        "scratch": scratch,
+        "optimizer": partial(optimizer, jit=args.jit),
+        "learner": partial(learner, jit=args.jit),
+    }
     for mode in MODES if args.mode == "all" else (args.mode,):
         print(f"--- {mode}")
         mg.manual_seed(args.seed)  # each way starts from the same seed, whether run alone or after another

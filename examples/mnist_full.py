@@ -29,7 +29,7 @@ DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3}
 
 
 def main() -> None:
-    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.idx_folder, data_help=mnist_data.IDX_HELP)
+    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.idx_folder, data_help=mnist_data.IDX_HELP, jit=True)
     p.add_argument("--epochs", type=cli.non_negative_int, default=3, help="epochs, 0 for none (default: 3)")
     p.add_argument(
         "--opt", choices=tuple(DEFAULT_LR), default="sgd", help="SGD with momentum 0.9, or Adam (default: sgd)"
@@ -73,7 +73,7 @@ def main() -> None:
     opt_func = partial(SGD, momentum=0.9) if args.opt == "sgd" else Adam
     opt_name = "SGD with momentum 0.9" if args.opt == "sgd" else "Adam"
     print(f"{opt_name} at lr {lr:g}, batches of {args.bs}, {args.epochs} epochs")
-    learn = Learner(dls, model, loss_func=cross_entropy, opt_func=opt_func, lr=lr, metrics=accuracy)
+    learn = Learner(dls, model, loss_func=cross_entropy, opt_func=opt_func, lr=lr, metrics=accuracy, jit=args.jit)
     learn.fit(args.epochs)
     cli.final_accuracy("mnist_full", cli.learner_accuracy(learn))
     print(f"total time {time.perf_counter() - start:.1f} s")

@@ -21,7 +21,7 @@ from minigrad.optim import SGD
 
 
 def main() -> None:
-    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP)
+    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.sample_source, data_help=mnist_data.SAMPLE_HELP, jit=True)
     p.add_argument("--epochs", type=cli.non_negative_int, default=40, help="epochs, 0 for none (default: 40)")
     p.add_argument("--lr", type=cli.positive_float, default=0.1, help="learning rate (default: 0.1)")
     p.add_argument("--bs", type=cli.positive_int, default=256, help="batch size (default: 256)")
@@ -36,7 +36,7 @@ def main() -> None:
         nn.Linear(args.hidden, 1),
     ).to(args.device)
     print(simple_net)
-    learn = Learner(dls, simple_net, opt_func=SGD, loss_func=mnist_loss, metrics=batch_accuracy)
+    learn = Learner(dls, simple_net, opt_func=SGD, loss_func=mnist_loss, metrics=batch_accuracy, jit=args.jit)
     learn.fit(args.epochs, lr=args.lr)
     cli.final_accuracy("simple_net", cli.learner_accuracy(learn))
 

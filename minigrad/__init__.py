@@ -21,7 +21,9 @@ from . import optim as optim
 from .autograd import *
 from .creation import *
 from .gradcheck import *
+from .jit import *
 from .ops.activation import *
+from .ops.conv import *
 from .ops.conversion import *
 from .ops.diagonal import *
 from .ops.distance import *
@@ -31,6 +33,8 @@ from .ops.indexing import *
 from .ops.linalg import *
 from .ops.logic import *
 from .ops.math import *
+from .ops.normalization import *
+from .ops.pooling import *
 from .ops.rearrange import *
 from .ops.reduction import *
 from .ops.scan import *

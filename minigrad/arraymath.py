@@ -11,7 +11,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -103,3 +104,82 @@ def _clenshaw(u: Any, coefficients: tuple[float, ...]) -> Any:
     for c in reversed(coefficients[1:]):
         b1, b2 = two_u * b1 - b2 + c, b1
     return u * b1 - b2 + coefficients[0]
+
+
+# ---- sliding windows: im2col and col2im ----------------------------------------------------------
+class Window(NamedTuple):
+    """The windows a convolution or pooling slides over the last two dims of (N, C, H, W) input.
+
+    `padding` is ((top, bottom), (left, right)): how far the windows reach beyond the image (the
+    bottom and right may be wider than asked, to cover ceil_mode's last window); what they read
+    there is the op's choice (0, or -inf for a max). `size` is the input's (H, W) and `out` the
+    number of windows down and across.
+    """
+
+    size: tuple[int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]
+    out: tuple[int, int]
+
+    def taps(self) -> Iterator[tuple[int, int, tuple[slice, slice], tuple[slice, slice]]]:
+        """(i, j, windows, image) for each kernel tap (i, j) that falls inside the image for some
+        window: `windows` slices the (oh, ow) grid of windows whose tap (i, j) does, and `image`
+        the (H, W) elements those taps read, in the same order."""
+        for i, vertical in enumerate(_reach(self, 0)):
+            for j, horizontal in enumerate(_reach(self, 1)):
+                if vertical is not None and horizontal is not None:
+                    yield i, j, (vertical[0], horizontal[0]), (vertical[1], horizontal[1])
+
+
+def _reach(window: Window, dim: int) -> list[tuple[slice, slice] | None]:
+    """For each kernel offset along `dim`: (the windows whose tap at that offset lands inside the
+    image, the image positions it lands on), or None where it lands in padding for all."""
+    n, k, s, d, count = (window.size[dim], window.kernel[dim], window.stride[dim], window.dilation[dim],
+                         window.out[dim])  # fmt: skip
+    before = window.padding[dim][0]
+    reach: list[tuple[slice, slice] | None] = []
+    for offset in range(k):
+        start = offset * d - before  # the image position window 0's tap reads
+        first = -(start // s) if start < 0 else 0  # -(-a // b): the first window reading at or after 0
+        last = min(count - 1, (n - 1 - start) // s) if n - 1 - start >= 0 else -1
+        if first > last:
+            reach.append(None)
+        else:
+            reach.append((slice(first, last + 1), slice(start + first * s, start + last * s + 1, s)))
+    return reach
+
+
+def channels_last(xp: Any, x: Any) -> Any:
+    """x (N, C, H, W) as (C, H, W, N), contiguous: free when x is already laid out so (a
+    convolution's output, and elementwise results of it, are)."""
+    return xp.ascontiguousarray(x.transpose(1, 2, 3, 0))
+
+
+def im2col(xp: Any, x: Any, window: Window) -> Any:
+    """The windows of x (N, C, H, W) as columns (C, kh, kw, oh, ow, N): element [c, i, j, p, q, n]
+    is tap (i, j) of window (p, q) over channel c of image n; padding reads as 0.
+
+    The batch is the last (contiguous) axis, so each of the kh·kw copies below moves long runs
+    of memory however small the images are, and a matrix product over (c, i, j) needs no
+    transposition. Costs one copy per tap (and one to that layout, unless x has it already).
+    """
+    source = channels_last(xp, x)
+    shape = (x.shape[1], *window.kernel, *window.out, x.shape[0])
+    pads = any(p for pair in window.padding for p in pair)
+    cols = xp.zeros(shape, dtype=x.dtype) if pads else xp.empty(shape, dtype=x.dtype)
+    for i, j, (rows, columns), (down, across) in window.taps():
+        cols[:, i, j, rows, columns] = source[:, down, across]
+    return cols
+
+
+def col2im(xp: Any, cols: Any, window: Window) -> Any:
+    """im2col's adjoint: columns (C, kh, kw, oh, ow, N) summed back into images (N, C, H, W),
+    each element receiving what every window that saw it holds for it (padding's share dropped).
+
+    The result is a view with the batch as its contiguous axis, as im2col's input is read."""
+    out = xp.zeros((cols.shape[0], *window.size, cols.shape[-1]), dtype=cols.dtype)
+    for i, j, (rows, columns), (down, across) in window.taps():
+        out[:, down, across] += cols[:, i, j, rows, columns]
+    return out.transpose(3, 0, 1, 2)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .autograd import no_grad
+from .jit import jit as capture
 from .optim import SGD
 from .optim.optimizers import check_number
 from .progress import progress_over
@@ -64,7 +65,8 @@ class Learner:
     yielding ``(x, y)`` batches (or ``(x1, ..., xn, y)``: the model gets all but the last).
     `model` is anything callable with ``.parameters()``; its ``train()``/``eval()`` are
     called when it has them. `metrics` is a callable ``(preds, targets) -> scalar`` or a
-    list of them, computed on the validation set. `show=False` prints nothing.
+    list of them, computed on the validation set. `show=False` prints nothing. `jit=True`
+    trains with the step captured by :func:`minigrad.jit` (the same numbers, less overhead).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class Learner:
         lr: float = 1e-3,
         metrics: Callable | Iterable[Callable] | None = None,
         show: bool = True,
+        jit: bool = False,
     ):
         if not callable(model) or not hasattr(model, "parameters"):
             raise TypeError(f"model must be callable and have .parameters(), got {type(model).__name__}")
@@ -99,6 +102,7 @@ class Learner:
         self.show = show
         self.opt = opt_func(model.parameters(), self.lr)
         self.recorder = Recorder(_unique_names([_name(m) for m in metrics]))
+        self._step = capture(self._train_step) if jit else self._train_step
 
     # ---- training -------------------------------------------------------------------------
     def fit(self, n_epoch: int, lr: float | None = None, show: bool | None = None) -> None:
@@ -128,16 +132,21 @@ class Learner:
                 values = (f"{v:.6f}" for v in (train_loss, valid_loss, *metric_values))
                 table.row([str(epoch), *values, _format_time(elapsed)])
 
+    def _train_step(self, *batch) -> Tensor:
+        """One batch: the loss, its gradients, the optimizer's step; the loss is returned."""
+        xs, y = batch[:-1], batch[-1]
+        loss = self.loss_func(self.model(*xs), y)
+        loss.backward()
+        self.opt.step()
+        self.opt.zero_grad()
+        return loss
+
     def _train_epoch(self, label: str | None, smooth: SmoothedLoss) -> float:
-        model, loss_func, opt = self.model, self.loss_func, self.opt
-        _set_mode(model, training=True)
+        _set_mode(self.model, training=True)
         losses, sizes = [], []
         for batch in _batches(self.dls.train, label and f"{label} train"):
-            xs, y = _split(batch)
-            loss = loss_func(model(*xs), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
+            _, y = _split(batch)
+            loss = self._step(*batch)
             losses.append(loss.array)  # converted at the end of the epoch: no GPU sync per batch
             sizes.append(_batch_size(y))
         if not losses:

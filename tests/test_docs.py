@@ -241,3 +241,14 @@ def test_a_block_that_prints_nothing_fails_when_an_output_is_shown():
 def test_epoch_times_and_surrounding_blank_lines_are_not_compared():
     page = "```python\nprint()\nprint('0  0.5  01:02')\n```\n\n```text\n0  0.5  00:00\n\n```\n"
     assert run_markdown(page, "page.md") == 1
+
+
+def test_readme_layout_maps_every_module():
+    """The README's Layout section is the package's map: every module has its line."""
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.index("\n```\n", layout.index("```text")) + 1]
+    names = set(re.findall(r"[\w/]+\.py", layout))
+    modules = {p.name for p in (ROOT / "minigrad").rglob("*.py") if p.name != "__init__.py"}
+    missing = sorted(m for m in modules if not any(n.split("/")[-1] == m for n in names))
+    assert not missing, f"README's Layout section doesn't mention {missing}"

@@ -269,3 +269,15 @@ def test_on_cuda(script, data, seed, request, home):
     out = run(script, "--data", path, "--seed", seed, "--device", "cuda", home=home)
     acc = finals(out)
     assert acc and all(value >= THRESHOLDS[name] for name, value in acc.items()), out
+
+
+def test_jit_prints_the_same_figures(tiny_sample, tmp_path):
+    """--jit (the training step captured by minigrad.jit) changes nothing but the time."""
+
+    def figures(out: str) -> str:
+        return re.sub(r"\d\d:\d\d\b", "mm:ss", out)
+
+    for script in ("linear_model", "simple_net"):
+        args = ("--data", tiny_sample, "--epochs", 3, "--bs", 8)  # several batches: most steps replay
+        eager, jitted = run(script, *args, home=tmp_path), run(script, *args, "--jit", home=tmp_path)
+        assert "epoch" in eager and figures(jitted) == figures(eager), (eager, jitted)

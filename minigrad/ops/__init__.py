@@ -10,6 +10,9 @@ from ..creation import new_full, new_ones, new_tensor, new_zeros  # Tensor.new_*
 from ..creation import zeros_like as zeros_like  # for formulas: ops.zeros_like, the zero gradient
 from ..tensor import Tensor
 from .activation import *
+from .conv import *
+from .conv import col2im as col2im  # for formulas: ops.im2col and ops.col2im, each the other's gradient
+from .conv import im2col as im2col
 from .conversion import *
 from .diagonal import *
 from .distance import *
@@ -20,6 +23,8 @@ from .inplace import *
 from .linalg import *
 from .logic import *
 from .math import *
+from .normalization import *
+from .pooling import *
 from .rearrange import *
 from .reduction import *
 from .registry import OPS, attach_methods

@@ -25,7 +25,7 @@ from .registry import register
 
 __all__ = [
     "getitem", "add_at", "gather", "take_along_dim", "index_select", "masked_select", "masked_fill", "nonzero",
-    "scatter", "scatter_add", "scatter_reduce", "one_hot",
+    "scatter", "scatter_add", "scatter_reduce", "one_hot", "embedding",
 ]  # fmt: skip
 
 
@@ -335,6 +335,67 @@ def one_hot(x: TensorLike, num_classes: int = -1) -> Tensor:
 
 
 register(one_hot)
+
+
+def embedding(
+    input: TensorLike,
+    weight: TensorLike,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """The rows of weight (num_embeddings, dim) at the integer indices `input`: out[...] =
+    weight[input[...]], as ``torch.nn.functional.embedding``. The row `padding_idx` gets no
+    gradient; `max_norm` first rescales, in place as PyTorch, the rows picked whose `norm_type`-norm
+    exceeds it; `scale_grad_by_freq` divides each row's gradient by how often the batch picks it.
+
+    Gradient: g added back at the rows picked (repeats accumulate).
+    """
+    indices, w = as_tensor(input), as_tensor(weight)
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError(f"embedding: expected integer indices, got dtype {indices.dtype}")
+    if w.ndim != 2:
+        raise RuntimeError(f"embedding: 'weight' must be 2-D (num_embeddings, embedding_dim), got size {list(w.shape)}")
+    if sparse:
+        raise ValueError("embedding: sparse gradients are not supported; use sparse=False")
+    same_device("embedding", (indices, w))
+    rows, xp, n = indices.array.copy(), array_module(indices.array), w.shape[0]
+    if rows.size and (int(rows.min()) < 0 or int(rows.max()) >= n):
+        raise IndexError(f"embedding: index out of range in self: indices must be in [0, {n}), got "
+                         f"[{int(rows.min())}, {int(rows.max())}]")  # fmt: skip
+    if max_norm is not None:
+        _renormed(w, xp.unique(rows), max_norm, norm_type)
+    factor = None
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"embedding: padding_idx must be within num_embeddings ({n}), got {padding_idx}")
+        factor = (rows != padding_idx % n)[..., None].astype(w.dtype)
+    if scale_grad_by_freq:
+        counts = xp.bincount(rows.reshape(-1), minlength=n)[rows][..., None].astype(w.dtype)
+        factor = 1 / counts if factor is None else factor / counts
+
+    def grad(ops: Any, g: Any, out: Any, w: Any) -> Any:
+        return ops.add_at(g if factor is None else g * factor, w.shape, rows)
+
+    return record("embedding", w.array[rows], (w,), (w.array,), (grad,))
+
+
+register(embedding)
+
+
+def _renormed(w: Tensor, rows: Any, max_norm: float, norm_type: float) -> None:
+    """Scale, in place, the `rows` of w whose norm exceeds max_norm down to max_norm (1e-7 under, as
+    PyTorch); not recorded, as in PyTorch."""
+    xp, picked = array_module(w.array), w.array[rows]
+    norms = (xp.abs(picked) ** norm_type).sum(1, keepdims=True) ** (1 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1).astype(w.dtype)
+    previous = grad_mode.set(False)
+    try:
+        w[rows] = make(picked * scale)
+    finally:
+        grad_mode.set(previous)
 
 
 # ---- placing along a dim: scatter, scatter_add, scatter_reduce ------------------------------

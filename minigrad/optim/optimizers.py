@@ -79,13 +79,16 @@ class Optimizer:
         """Update every parameter that has a gradient; those whose ``.grad`` is None are skipped."""
         gpu = gpu_in_use()
         for p, data, grad in self._checked_gradients():
-            if not gpu:
-                np.subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
-            else:  # the update, and any state it makes, on the parameter's device (where its state follows it)
+            if gpu:  # the update, and any state it makes, on the parameter's device (its state follows it there)
                 with device_context(data):
                     _follow(self.state.get(p, {}), data)
-                    array_module(data).subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
+                    self._apply(p, data, grad)
+            else:
+                self._apply(p, data, grad)
             versions.written(data)
+
+    def _apply(self, p: Tensor, data, grad) -> None:
+        array_module(data).subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set ``.grad`` to None (the default), or to a fresh tensor of zeros.
@@ -269,17 +272,21 @@ class Adam(Optimizer):
         g = grad
         if self.weight_decay:
             g = g + self.weight_decay * data
+        xp = array_module(data)
         state = self.state.get(p)
-        if state is None:
-            xp = array_module(data)
-            state = self.state[p] = {"step": 0, "exp_avg": xp.zeros_like(data), "exp_avg_sq": xp.zeros_like(data)}
-        t = state["step"] = state["step"] + 1
+        if state is None:  # the step count is a 0-d array updated in place, so minigrad.jit replays it
+            state = self.state[p] = {
+                "step": xp.zeros_like(data, dtype=np.int64, shape=()),  # on data's device
+                "exp_avg": xp.zeros_like(data),
+                "exp_avg_sq": xp.zeros_like(data),
+            }
+        t = state["step"]
+        t += 1
         m = state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
         v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * (g * g)
-        xp = array_module(data)
         denom = xp.sqrt(v)
-        denom *= 1 / math.sqrt(1 - beta2**t)  # denom is new: in place is safe
+        denom *= (1 / xp.sqrt(1 - beta2**t)).astype(data.dtype)  # denom is new: in place is safe
         denom += self.eps
-        step = m * (self.lr / (1 - beta1**t))
+        step = m * (self.lr / (1 - beta1**t)).astype(data.dtype)
         step /= denom
         return step

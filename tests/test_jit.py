@@ -1,0 +1,357 @@
+"""minigrad.jit: a replayed step gives eager's results bit for bit, and each guard catches a stale replay."""
+
+from __future__ import annotations
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from shared_data import SAMPLE, needs_sample
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn.functional import mnist_loss
+from minigrad.optim import SGD, Adam
+
+
+def batches(n: int, bs: int = 64, features: int = 784, seed: int = 0) -> list[tuple[mg.Tensor, mg.Tensor]]:
+    rng = np.random.default_rng(seed)
+    return [
+        (
+            mg.tensor(rng.random((bs, features), dtype=np.float32)),
+            mg.tensor((rng.random((bs, 1)) > 0.5).astype(np.float32)),
+        )
+        for _ in range(n)
+    ]
+
+
+def linear_model(seed: int = 0) -> tuple[object, list[mg.Tensor]]:
+    """The chapter's linear1 on bare tensors: xb @ weights + bias."""
+    gen = mg.Generator(seed)
+    weights = mg.randn(784, 1, generator=gen).requires_grad_()
+    bias = mg.randn(1, generator=gen).requires_grad_()
+    return (lambda xb: xb @ weights + bias), [weights, bias]
+
+
+def simple_net(seed: int = 0) -> tuple[object, list[mg.Tensor]]:
+    mg.manual_seed(seed)
+    net = nn.Sequential(nn.Linear(784, 30), nn.ReLU(), nn.Linear(30, 1))
+    return net, list(net.parameters())
+
+
+def train(make_model, data, jitted: bool, opt_func=SGD, lr: float = 1.0, **opt_kwargs):
+    """(the parameters' arrays after training, the losses, the step) for one pass over `data`."""
+    model, params = make_model()
+    opt = opt_func(params, lr=lr, **opt_kwargs)
+
+    def step(xb, yb):
+        loss = mnist_loss(model(xb), yb)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    run = mg.jit(step) if jitted else step
+    losses = [run(xb, yb) for xb, yb in data]
+    return [p.numpy().copy() for p in params], losses, run
+
+
+def assert_same(eager, jitted) -> None:
+    (params_e, losses_e, _), (params_j, losses_j, _) = eager, jitted
+    for a, b in zip(params_e, params_j):
+        assert np.array_equal(a, b)
+    for a, b in zip(losses_e, losses_j):
+        assert a.requires_grad == b.requires_grad
+        assert np.array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("make_model", [linear_model, simple_net], ids=["linear", "simple_net"])
+def test_training_loops_are_bit_identical_to_eager(make_model):
+    data = batches(8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing falls back to eager
+        jitted = train(make_model, data, jitted=True)
+    assert jitted[2].program is not None
+    assert_same(train(make_model, data, jitted=False), jitted)
+
+
+@needs_sample
+def test_real_mnist_sample_linear_model_and_simple_net():
+    from minigrad.data import load_image_folder, untar_data
+
+    images, labels, _ = load_image_folder(untar_data(SAMPLE) / "train")
+    order = np.random.default_rng(0).permutation(len(images))[: 256 * 6]
+    x = (images.numpy()[order].astype(np.float32) / 255).reshape(-1, 784)
+    y = (labels.numpy()[order] == 0).astype(np.float32).reshape(-1, 1)
+    data = [(mg.tensor(x[i : i + 256]), mg.tensor(y[i : i + 256])) for i in range(0, len(x), 256)]
+    for make_model in (linear_model, simple_net):
+        assert_same(train(make_model, data, jitted=False), train(make_model, data, jitted=True))
+
+
+def test_adam_with_a_learning_rate_schedule_100_steps():
+    data = batches(4, bs=16, features=784)
+    results = []
+    for jitted in (False, True):
+        model, params = simple_net()
+        opt = Adam(params, lr=1e-2)
+
+        def step(xb, yb):
+            loss = mnist_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        run = mg.jit(step) if jitted else step
+        losses = []
+        for i in range(100):
+            opt.lr = 1e-2 * 0.5 ** (i // 25)  # a step schedule: four rates
+            losses.append(run(*data[i % 4]).item())
+        results.append(([p.numpy().copy() for p in params], losses, opt.state[params[0]]["step"]))
+    (pe, le, se), (pj, lj, sj) = results
+    assert le == lj and se == sj == 100
+    for a, b in zip(pe, pj):
+        assert np.array_equal(a, b)
+
+
+def test_program_is_readable_python_over_arrays():
+    _, _, run = train(linear_model, batches(3), jitted=True)
+    source = str(run.program)
+    assert source.startswith("def program(")
+    assert "matmul" in source and "Tensor" not in source
+
+
+# ---- one test per guard: a replay that would be stale retraces ------------------------------------
+def counting(fn):
+    """fn jitted, with a count of the calls that ran fn's Python (eager and traced ones)."""
+    calls = []
+
+    def counted(*args):
+        calls.append(1)
+        return fn(*args)
+
+    return mg.jit(counted), calls
+
+
+def test_changed_shape_or_dtype_retraces():
+    w = mg.ones(3, requires_grad=False)
+    run, calls = counting(lambda x: (x * w).sum())
+    x = mg.tensor([1.0, 2.0, 3.0])
+    for _ in range(3):
+        run(x)
+    assert len(calls) == 2  # eager, traced, then replayed
+    assert run(mg.tensor([[1.0, 2.0, 3.0]] * 2)).item() == 12.0  # new shape
+    assert run(mg.tensor([1.0, 2.0, 4.0], dtype=mg.float64)).dtype == mg.float64  # new dtype
+    assert len(calls) == 4
+
+
+def test_replaced_parameter_is_read_anew():
+    model = nn.Linear(3, 1)
+    run, _ = counting(lambda x: model(x).detach())
+    x = mg.ones(2, 3)
+    for _ in range(3):
+        run(x)
+    model.weight = nn.Parameter(mg.zeros(1, 3))
+    model.bias = nn.Parameter(mg.zeros(1))
+    assert np.array_equal(run(x).numpy(), np.zeros((2, 1), np.float32))
+    model.weight.data = mg.full((1, 3), 2.0)  # a new array in the same tensor
+    assert np.array_equal(run(x).numpy(), np.full((2, 1), 6.0, np.float32))
+
+
+def test_a_branch_on_item_flips():
+    def fn(x):
+        return x * 2 if x.sum().item() > 0 else x * -1
+
+    run, calls = counting(fn)
+    pos, neg = mg.tensor([1.0, 2.0]), mg.tensor([-1.0, -2.0])
+    for _ in range(3):
+        assert run(pos).tolist() == [2.0, 4.0]
+    assert run(neg).tolist() == [1.0, 2.0]  # the guard on .item() fails: traced again
+    assert run(pos).tolist() == [2.0, 4.0]
+    assert run(neg).tolist() == [1.0, 2.0]
+
+
+def test_requires_grad_change_retraces():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+
+    def fn(x):
+        (x * w).sum().backward()
+        return x.sum().detach()
+
+    run, calls = counting(fn)
+    x = mg.tensor([3.0, 4.0])
+    for _ in range(3):
+        run(x)
+    assert w.grad.tolist() == [9.0, 12.0]
+    w.requires_grad_(False)
+    w.grad = None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        run(x)  # as eagerly: nothing requires grad
+    w.requires_grad_(True)
+    run(x)
+    assert w.grad.tolist() == [3.0, 4.0]
+
+
+def test_grad_present_or_none_is_guarded():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+
+    def fn(x):
+        (x * w).sum().backward()  # accumulates into w.grad
+
+    run, _ = counting(fn)
+    x = mg.tensor([1.0, 1.0])
+    for _ in range(3):
+        w.grad = None
+        run(x)
+    run(x)  # w.grad present now: accumulates, as eagerly
+    assert w.grad.tolist() == [2.0, 2.0]
+    run(x)
+    assert w.grad.tolist() == [3.0, 3.0]
+
+
+def test_grad_mode_is_part_of_the_key():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    run, calls = counting(lambda x: (x * w).sum())
+    x = mg.tensor([1.0, 1.0])
+    with mg.no_grad():
+        for _ in range(3):
+            out = run(x)
+    assert out.requires_grad is False and len(calls) == 2
+    run(x)
+    with pytest.warns(RuntimeWarning, match="graph"):
+        out = run(x)  # under grad mode fn returns a graph: that can't be replayed, so it runs eagerly
+    assert out.requires_grad
+    out.backward()
+    assert w.grad.tolist() == [1.0, 1.0]
+
+
+def test_hyperparameter_change_retraces():
+    w = mg.tensor([1.0], requires_grad=True)
+    opt = SGD([w], lr=1.0)
+
+    def fn():
+        (w * 2).sum().backward()
+        opt.step()
+        opt.zero_grad()
+
+    run, calls = counting(fn)
+    for _ in range(3):
+        run()
+    assert w.item() == 1.0 - 6.0
+    opt.lr = 0.5
+    run()
+    assert w.item() == -5.0 - 1.0
+
+
+# ---- what can't be captured runs eagerly, once warned ---------------------------------------------
+def test_random_numbers_inside_run_eagerly_with_a_warning():
+    run, calls = counting(lambda x: x + mg.randn(2))
+    x = mg.zeros(2)
+    run(x)
+    with pytest.warns(RuntimeWarning, match="random"):
+        a = run(x)
+    b = run(x)
+    assert not np.array_equal(a.numpy(), b.numpy())  # fresh numbers each call
+    assert len(calls) == 3
+
+
+def test_a_value_kept_in_a_python_object_runs_eagerly():
+    kept = []
+    w = mg.tensor([1.0, 2.0])
+    run, calls = counting(lambda x: kept.append(x * w))
+    run(mg.ones(2))
+    with pytest.warns(RuntimeWarning, match="keeps an array"):
+        run(mg.ones(2))
+    run(mg.full((2,), 3.0))
+    assert kept[-1].tolist() == [3.0, 6.0]
+
+
+# ---- buffers ------------------------------------------------------------------------------------
+def test_returned_values_are_never_overwritten():
+    w = mg.tensor([1.0, 2.0])
+    run = mg.jit(lambda x: ((x * w + 1) * 2, (x - w).exp()))
+    outs = [run(mg.full((2,), float(i))) for i in range(5)]
+    for i, (a, b) in enumerate(outs):
+        assert a.tolist() == [(i * 1.0 + 1) * 2, (i * 2.0 + 1) * 2]
+        assert np.array_equal(b.numpy(), np.exp(np.float32(i) - np.array([1.0, 2.0], np.float32)))
+
+
+def test_memory_per_step_is_flat():
+    data = batches(2, bs=32)
+    _, _, run = train(linear_model, data, jitted=True)
+    for xb, yb in data * 5:
+        run(xb, yb)
+    tracemalloc.start()
+    try:
+        for xb, yb in data * 20:
+            run(xb, yb)
+        first, _ = tracemalloc.get_traced_memory()
+        for xb, yb in data * 100:
+            run(xb, yb)
+        second, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert second - first < 20_000
+
+
+def test_jit_takes_a_function():
+    with pytest.raises(TypeError, match="function"):
+        mg.jit(3)  # type: ignore[arg-type]
+
+
+def test_learner_with_jit_gives_the_same_figures():
+    from minigrad.data import DataLoaders, TensorDataset
+    from minigrad.learner import Learner
+    from minigrad.metrics import batch_accuracy
+
+    train_set, valid_set = (
+        TensorDataset(mg.cat([b[0] for b in d]), mg.cat([b[1] for b in d])) for d in (batches(5), batches(2, seed=1))
+    )
+    values = []
+    for jit in (False, True):
+        dls = DataLoaders.from_dsets(train_set, valid_set, batch_size=48)
+        model, _ = simple_net()
+        learn = Learner(dls, model, loss_func=mnist_loss, lr=0.1, metrics=batch_accuracy, show=False, jit=jit)
+        learn.fit(3)
+        values.append((learn.recorder.values, learn.recorder.losses))
+    assert values[0] == values[1]
+
+
+@pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")
+def test_on_cuda_the_step_runs_eagerly_with_the_same_results():
+    data = [(xb.to("cuda"), yb.to("cuda")) for xb, yb in batches(4)]
+
+    def on_cuda():
+        model, params = linear_model()
+        for p in params:
+            p.data = p.to("cuda")
+        return model, params
+
+    eager = train(on_cuda, data, jitted=False)
+    with pytest.warns(RuntimeWarning, match="numpy arrays only"):
+        jitted = train(on_cuda, data, jitted=True)
+    assert_same(eager, jitted)
+
+
+def test_a_jitted_function_inside_another_is_part_of_its_program():
+    w = mg.tensor([1.0, 2.0])
+    inner = mg.jit(lambda x: x * w)
+    outer = mg.jit(lambda x: inner(x) + 1)
+    for i in range(4):
+        assert outer(mg.full((2,), float(i))).tolist() == [i + 1.0, 2 * i + 1.0]
+    assert outer.program is not None and "multiply" in str(outer.program)
+
+
+def test_a_closure_variable_rebound_to_a_new_tensor_is_read_anew():
+    weights = mg.tensor([1.0, 2.0])
+
+    def model(x):
+        return x * weights
+
+    run = mg.jit(lambda x: model(x).sum())
+    x = mg.tensor([1.0, 1.0])
+    for _ in range(3):
+        assert run(x).item() == 3.0
+    weights = mg.tensor([5.0, 5.0])  # noqa: F841  (read by model, through its closure)
+    assert run(x).item() == 10.0
