@@ -204,7 +204,7 @@ def ones_like(array: Any) -> Any:
     if array.__class__ is _ndarray:
         return np.ones_like(array)
     with device_context(array):
-        return _cupy.ones_like(array)
+        return array_module(array).ones_like(array)
 
 
 def cuda_available() -> bool:
