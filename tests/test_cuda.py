@@ -31,6 +31,8 @@ B = rng.standard_normal(4).astype(np.float32)
 C = rng.standard_normal((4, 2)).astype(np.float32)
 POSITIVE = (rng.random((3, 4)) + 0.5).astype(np.float32)
 MASK = rng.random((3, 4)) > 0.5
+IMAGES = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+KERNELS = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
 LABELS = np.array([2, 0, 3], dtype=np.int64)
 ROWS = np.array([[0, 2], [1, 1], [2, 0]], dtype=np.int64)
 
@@ -135,6 +137,23 @@ GRADS = {
     "matmul": (lambda x, w, v: (x @ w).tanh() @ w.T @ v, (A, C, B)),
     "losses": (lambda x: F.cross_entropy(x, mg.tensor(LABELS, device=x.device)) + F.mse_loss(x, x.detach() * 0), (A,)),
     "activations": (lambda x: F.gelu(x) * x.softmax(1) + F.softplus(x), (A,)),
+    "linalg": (lambda x: mg.linalg.norm(x) * F.normalize(x) + mg.linalg.vector_norm(x, dim=0), (A,)),
+    "conv_pooling": (
+        lambda x, w: (
+            F.max_pool2d(F.conv2d(x, w, padding=1), 2) * F.avg_pool2d(F.conv2d(x, w, stride=2, padding=1), 1)
+            + F.adaptive_avg_pool2d(F.conv_transpose2d(x, w.permute(1, 0, 2, 3)), 3)
+            + F.fold(F.unfold(x, 2), (6, 6), 2).sum((1, 2, 3))[:, None, None, None]
+        ),
+        (IMAGES, KERNELS),
+    ),
+    "normalization": (
+        lambda x: F.batch_norm(x, None, None, training=True) * F.layer_norm(x, x.shape[1:]) + F.group_norm(x, 3),
+        (IMAGES,),
+    ),
+    "resampling": (
+        lambda x: F.interpolate(x, scale_factor=2, mode="bilinear") + F.interpolate(x, size=(12, 12)),
+        (IMAGES,),
+    ),
 }
 
 

@@ -129,13 +129,18 @@ def guard_devices() -> None:
 when_cupy_loads(guard_devices)
 
 
-def guard_functions(namespace: dict[str, Any]) -> None:
-    """Put the public functions defined in a module (its ``__all__``) under their tensors' device
-    from the start: for functions that compute on arrays without being ops (losses, activations,
-    gradcheck). They run once per batch or layer, where the guard's cost is lost in the noise, and
-    a name imported before any GPU was used (``from minigrad.nn.functional import cross_entropy``)
-    is guarded too."""
-    for name in namespace["__all__"]:
+def guard_functions(namespace: dict[str, Any], *names: str) -> None:
+    """Put public functions of a module that compute on arrays without being ops (losses,
+    activations, pooling, gradcheck, ...: `names`, by default those defined there and listed
+    in its ``__all__``) under their tensors' device from the start, in that module. They run once per batch or
+    layer, where the guard's cost is lost in the noise, and a name imported before any GPU was
+    used (``from minigrad.nn.functional import cross_entropy``) is guarded too."""
+    ops = {id(op.function) for op in OPS.values()}
+    for name in names or namespace["__all__"]:
         function = namespace[name]
-        if isinstance(function, types.FunctionType) and function.__module__ == namespace["__name__"]:
+        if (
+            isinstance(function, types.FunctionType)
+            and (names or function.__module__ == namespace["__name__"])
+            and id(function) not in ops  # guarded with the other ops once cupy is imported
+        ):
             namespace[name] = on_device(function)
