@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import ops, versions
-from .backend import backend_math
+from .backend import backend_math, copied, current_device, gpu_in_use, ones_like, use_device, use_device_of
 from .tensor import RELEASED, Tensor, grad_mode, make, tensor
 
 __all__ = ["backward", "no_grad", "enable_grad", "is_grad_enabled"]  # `grad` stays minigrad.autograd.grad
@@ -112,33 +112,41 @@ def _propagate(roots, seeds, *, retain_graph: bool, create_graph: bool, targets=
         targets = leaves + [t for t in order if t._retains_grad]
     passing = {t for t in targets if t._node is not None}  # non-leaf targets, caught on the way
     math = ops if create_graph else backend_math(roots[0].array)
+    gpu = gpu_in_use()
+    previous = current_device() if gpu else None
     pending: dict[Tensor, Any] = {}
     for root, g in zip(roots, seeds):
         pending[root] = pending[root] + g if root in pending else g
     found: dict[Tensor, Any] = {}
-    while order:  # popping lets each tensor be freed once it is done with
-        t = order.pop()
-        g = pending.pop(t, None)
-        if g is None:
-            continue
-        if _hooks and id(t) in _hooks:
-            g = _hooked(t, g, create_graph)
-        if passing and t in passing:
-            found[t] = g
-        name, edges, inputs, arrays = t._node  # type: ignore[misc]  # every tensor in `order` has one
-        if create_graph:
-            out, args = t, inputs
-        else:
-            out, args = t.array, arrays
-        for formula, x in edges:
-            gx = formula(math, g, out, *args)
-            if gx.shape != x.array.shape:
-                gx = sum_to(gx, x.array.shape)
+    try:  # each node's formulas run on its device, made current in turn (a graph may span GPUs)
+        while order:  # popping lets each tensor be freed once it is done with
+            t = order.pop()
+            g = pending.pop(t, None)
+            if g is None:
+                continue
+            if _hooks and id(t) in _hooks:
+                g = _hooked(t, g, create_graph)
+            if passing and t in passing:
+                found[t] = g
+            name, edges, inputs, arrays = t._node  # type: ignore[misc]  # every tensor in `order` has one
+            if gpu:
+                use_device_of(t.array)
+            if create_graph:
+                out, args = t, inputs
+            else:
+                out, args = t.array, arrays
+            for formula, x in edges:
+                gx = formula(math, g, out, *args)
                 if gx.shape != x.array.shape:
-                    raise _misshapen(name, inputs, x, gx)
-            pending[x] = pending[x] + gx if x in pending else gx
-        if not retain_graph:
-            t._node = RELEASED
+                    gx = sum_to(gx, x.array.shape)
+                    if gx.shape != x.array.shape:
+                        raise _misshapen(name, inputs, x, gx)
+                pending[x] = pending[x] + gx if x in pending else gx
+            if not retain_graph:
+                t._node = RELEASED
+    finally:
+        if previous is not None:
+            use_device(previous)
     for t in targets:
         if t in pending:
             found[t] = _hooked(t, pending[t], create_graph) if _hooks and id(t) in _hooks else pending[t]
@@ -250,7 +258,7 @@ def _delivered(results: dict, seeds) -> list[tuple[Tensor, Tensor]]:
         if isinstance(g, np.generic):  # numpy's 0-d results are scalars
             g = np.array(g, dtype=t.dtype)
         elif g.dtype != t.dtype or id(g) in seen or g.base is not None:
-            g = g.astype(t.dtype, copy=True)
+            g = g.astype(t.dtype, copy=True) if g.__class__ is np.ndarray else copied(g, t.dtype)
         seen.add(id(g))
         out.append((t, make(g)))
     return out
@@ -269,7 +277,7 @@ def _seed(t: Tensor, gradient, create_graph: bool):
                 f"grad can be implicitly created only for scalar outputs, got shape {t.shape}: "
                 "pass backward(gradient=...) with a tensor of that shape"
             )
-        ones = backend_math(t.array).xp.ones_like(t.array)
+        ones = ones_like(t.array)
         return Tensor(ones) if create_graph else ones
     if not isinstance(gradient, Tensor):
         gradient = tensor(gradient, dtype=t.dtype, device=t.device)

@@ -11,9 +11,11 @@ or :mod:`minigrad.ops` itself when the gradient must be differentiable (``create
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -25,6 +27,7 @@ CUDA_EXTRA_HINT = "install cupy for your CUDA version: pip install 'minigrad[cud
 _ndarray = np.ndarray
 _HOST_TYPES = (np.ndarray, np.generic)
 _cupy: Any = None  # the cupy module once a CUDA device has been used
+_on_first_cupy: list[Callable[[], None]] = []  # run once, when cupy is first imported
 traced_class: Any = None  # minigrad.jit's Traced arrays, which bring their own (recording) numpy
 
 
@@ -37,7 +40,18 @@ def cupy() -> Any:
         except ImportError as e:
             raise RuntimeError(f"device 'cuda' needs cupy, which is not installed: {CUDA_EXTRA_HINT}") from e
         _cupy = cp
+        for hook in _on_first_cupy:
+            hook()
     return _cupy
+
+
+def when_cupy_loads(hook: Callable[[], None]) -> None:
+    """Run `hook` once cupy is imported (at once if it already is): how the op table puts every op
+    under its tensors' device only in a process that uses a GPU, so the CPU path pays nothing."""
+    if _cupy is None:
+        _on_first_cupy.append(hook)
+    else:
+        hook()
 
 
 # ---- host memory ------------------------------------------------------------------------------
@@ -128,18 +142,69 @@ def device_of(array: Any) -> str:
     return f"cuda:{array.device.id}"
 
 
-def to_device(array: Any, device: str) -> Any:
-    """Move (or keep) an array on `device`, copying only when it changes place."""
+_HOST_CONTEXT = contextlib.nullcontext()
+
+
+def device_context(array: Any) -> contextlib.AbstractContextManager[Any, None]:
+    """``with device_context(array):`` runs cupy's allocations and kernels on `array`'s GPU (cupy
+    uses the *current* device, device 0 unless switched). For host arrays, numbers and None it is
+    one shared do-nothing context: the CPU path pays a type test."""
+    if array.__class__ is _ndarray or _cupy is None or not isinstance(array, _cupy.ndarray):
+        return _HOST_CONTEXT
+    return _cupy.cuda.Device(array.device.id)
+
+
+def gpu_in_use() -> bool:
+    """Whether cupy has been imported: until then no array can be on a GPU."""
+    return _cupy is not None
+
+
+def current_device() -> int:
+    """The index of the current GPU (cupy must be loaded), to make current again with :func:`use_device`."""
+    return _cupy.cuda.runtime.getDevice()
+
+
+def use_device(index: int) -> None:
+    """Make GPU `index` current."""
+    _cupy.cuda.runtime.setDevice(index)
+
+
+def use_device_of(array: Any) -> None:
+    """Make a GPU array's device current (for a loop over arrays of several GPUs, as backward's, which
+    then makes the :func:`current_device` it started with current again); nothing for host arrays."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        use_device(array.device.id)
+
+
+def to_device(array: Any, device: str, copy: bool = False) -> Any:
+    """Move (or keep) an array on `device`, copying only when it changes place (always with `copy`);
+    a copy on a GPU is made there, whatever the current device."""
     kind, index = parse_device(device)
     if kind == "cpu":
-        return to_host(array)
+        host = to_host(array)
+        return host.copy() if copy and host is array else host
     cp = cupy()
     if not cuda_available():
         raise RuntimeError(f"device {device!r} was asked for, but no CUDA GPU is available")
     if index >= cp.cuda.runtime.getDeviceCount():
         raise RuntimeError(f"device {device!r} does not exist: {cp.cuda.runtime.getDeviceCount()} CUDA GPU(s) found")
     with cp.cuda.Device(index):
-        return cp.asarray(array)
+        moved = cp.asarray(array)
+        return moved.copy() if copy and moved is array else moved
+
+
+def copied(array: Any, dtype: Any = None) -> Any:
+    """A copy of `array` (cast to `dtype`) on its own device (a copy on a GPU goes to the current one)."""
+    with device_context(array):
+        return array.copy() if dtype is None else array.astype(dtype, copy=True)
+
+
+def ones_like(array: Any) -> Any:
+    """Ones of `array`'s shape and dtype, on its device."""
+    if array.__class__ is _ndarray:
+        return np.ones_like(array)
+    with device_context(array):
+        return array_module(array).ones_like(array)
 
 
 def cuda_available() -> bool:

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import autograd
 from .ops import cat
+from .ops.registry import guard_functions
 from .tensor import Tensor, tensor
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
@@ -138,3 +139,6 @@ def gradgradcheck(
         return cat([g.reshape(-1) for g in grads if g is not None])
 
     return _check(first_derivatives, inputs, eps, atol, rtol, "gradgradcheck")
+
+
+guard_functions(globals())  # computed on the inputs' device (minigrad/ops/registry.py)

@@ -13,6 +13,7 @@ import math
 from .backend import array_module
 from .ops.operands import as_tensor, normalize_axis
 from .ops.reduction import amax, amin, in_dtype, vector_norm
+from .ops.registry import guard_functions
 from .ops.shape import movedim
 from .tensor import Axis, DType, Tensor, TensorLike, make, record
 
@@ -75,3 +76,6 @@ def norm(
     if len(dims) == 2:
         return matrix_norm(x, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)  # type: ignore[arg-type]
     raise ValueError(f"linalg.norm: dim must be one or two dims, got {dim}")
+
+
+guard_functions(globals(), "norm", "vector_norm", "matrix_norm")  # not ops: on their tensors' device (ops/registry.py)

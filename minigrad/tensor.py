@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 
-from .backend import device_of, is_array, is_host, parse_device, to_device, to_host
+from .backend import device_context, device_of, is_array, is_host, parse_device, to_device, to_host
 
 if TYPE_CHECKING:
     from . import autograd, ops
@@ -592,11 +592,10 @@ def tensor(data: Any, dtype: DType | None = None, device: str = "cpu", requires_
     else:
         array = _from_python(data, dtype is None)
     if dtype is not None:
-        array = array.astype(np.dtype(dtype), copy=False)
-    array = to_device(array, device)
-    if array is data:  # a new tensor never shares a caller's array (as torch.tensor copies)
-        array = array.copy()
-    return Tensor(array, requires_grad=requires_grad)
+        with device_context(array):
+            array = array.astype(np.dtype(dtype), copy=False)
+    # a new tensor never shares a caller's array (as torch.tensor copies)
+    return Tensor(to_device(array, device, copy=array is data), requires_grad=requires_grad)
 
 
 _KIND_NAMES = {"U": "string", "S": "bytes", "c": "complex", "M": "datetime", "m": "timedelta", "O": "object"}

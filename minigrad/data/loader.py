@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..backend import array_module, is_host
+from ..backend import array_module, device_context, device_of, is_host, parse_device, to_device
 from ..ops import stack
 from ..random import Generator, default_generator
 from ..tensor import Tensor, grad_mode, make, tensor
@@ -162,7 +162,8 @@ def _collate_tensors(batch, indices) -> Tensor:
     if grad_mode.enabled and any(t.requires_grad for t in batch):
         return stack(batch)  # keeps the graph through the items
     arrays = [t.array for t in batch]
-    return make(array_module(arrays[0]).stack(arrays))
+    with device_context(arrays[0]):
+        return make(array_module(arrays[0]).stack(arrays))
 
 
 def _collate_arrays(batch, indices) -> Tensor:
@@ -187,7 +188,8 @@ class DataLoader:
     `drop_last`). With `shuffle`, each epoch draws a new order from `generator` (a seeded
     :class:`minigrad.Generator` makes the sequence of epochs reproducible; by default the
     global generator, which :func:`minigrad.manual_seed` seeds). `collate_fn` turns a list
-    of items into a batch (default: :func:`default_collate`). ``len()`` is the number of
+    of items into a batch (default: :func:`default_collate`). With `device`, every tensor of
+    a batch (alone, or in a tuple, list or dict) is moved there. ``len()`` is the number of
     batches per epoch.
     """
 
@@ -206,6 +208,7 @@ class DataLoader:
         drop_last: bool = False,
         generator: Generator | None = None,
         collate_fn: Callable[[list], Any] | None = None,
+        device: str | None = None,
     ) -> None:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
@@ -224,6 +227,7 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.collate_fn = collate_fn
+        self.device: str | None = None if device is None else "cpu" if parse_device(device)[0] == "cpu" else str(device)
         self._check_not_empty()
 
     def _check_not_empty(self) -> int:
@@ -243,9 +247,8 @@ class DataLoader:
         order = (self.generator or default_generator).permutation(n) if self.shuffle else None
         bounds = [(i, min(i + bs, n)) for i in range(0, stop, bs)]
         fetch = self._fast_fetch(order)
-        if fetch is not None:
-            return (fetch(start, end) for start, end in bounds)
-        return self._by_item(order, bounds)
+        batches = (fetch(start, end) for start, end in bounds) if fetch is not None else self._by_item(order, bounds)
+        return batches if self.device is None else (_moved(b, self.device) for b in batches)
 
     def _fast_fetch(self, order):
         """(start, end) -> batch, for datasets batched by indexing their tensors at once; None for the rest.
@@ -267,18 +270,14 @@ class DataLoader:
         if order is None:
             pick = [(a, None) for a in arrays]
         else:
-            pick = [(a, array_module(a).asarray(order)) for a in arrays]
+            pick = [(a, to_device(order, device_of(a))) for a in arrays]
         if isinstance(ds, Tensor):
             ((a, o),) = pick
-            if o is None:
-                return lambda start, end: make(_rows(a, start, end))
-            return lambda start, end: make(a[o[start:end]])
+            return lambda start, end: _rows(a, o, start, end)
         if len(pick) == 2:  # the common (inputs, targets) case, spelled out
             (x, ox), (y, oy) = pick
-            if ox is None:
-                return lambda start, end: (make(_rows(x, start, end)), make(_rows(y, start, end)))
-            return lambda start, end: (make(x[ox[start:end]]), make(y[oy[start:end]]))
-        return lambda start, end: tuple(make(_rows(a, start, end) if o is None else a[o[start:end]]) for a, o in pick)
+            return lambda start, end: (_rows(x, ox, start, end), _rows(y, oy, start, end))
+        return lambda start, end: tuple(_rows(a, o, start, end) for a, o in pick)
 
     def _by_item(self, order, bounds):
         ds = self.dataset
@@ -295,13 +294,27 @@ class DataLoader:
         )
 
 
-def _rows(array: Any, start: int, end: int) -> Any:
-    """array[start:end] that can't be written through: a read-only view on the CPU, a copy elsewhere."""
-    rows = array[start:end]
-    if is_host(rows):
-        rows.flags.writeable = False
-        return rows
-    return rows.copy()
+def _rows(array: Any, order: Any, start: int, end: int) -> Tensor:
+    """Rows start:end of `array` that can't be written through (a read-only view on the CPU, a copy
+    elsewhere) or, shuffled, its rows order[start:end]; made on its device."""
+    if order is None:
+        rows = array[start:end]
+        if is_host(rows):
+            rows.flags.writeable = False
+            return make(rows)
+    with device_context(array):
+        return make(rows.copy() if order is None else array[order[start:end]])
+
+
+def _moved(batch: Any, device: str) -> Any:
+    """`batch` with every tensor in it (alone, or in a tuple, list or dict) on `device`."""
+    if isinstance(batch, Tensor):
+        return batch.to(device)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_moved(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _moved(v, device) for k, v in batch.items()}
+    return batch
 
 
 class DataLoaders:

@@ -16,6 +16,7 @@ from typing import Any
 from .. import arraymath
 from ..ops import relu, sigmoid, tanh
 from ..ops.activation import celu, elu_family, floating, log_softmax, pointwise, selu, softmax
+from ..ops.registry import guard_functions
 from ..tensor import DType, Tensor, TensorLike
 
 __all__ = [
@@ -162,3 +163,6 @@ def softsign(input: TensorLike) -> Tensor:
     """x / (1 + |x|), composed."""
     x = floating(input)
     return x / (abs(x) + 1)
+
+
+guard_functions(globals())  # computed on their tensors' device (minigrad/ops/registry.py)

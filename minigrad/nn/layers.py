@@ -80,6 +80,8 @@ class Linear(Module):
         try:
             return linear(x, self.weight, self.bias)
         except ValueError:
+            if x.ndim and x.shape[-1] == self.in_features:
+                raise  # not a shape problem: the backend's own reason
             raise self._shape_error(x) from None
 
     def _shape_error(self, x: Tensor) -> ValueError:

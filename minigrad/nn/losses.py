@@ -19,6 +19,7 @@ from ..ops import abs, log, sigmoid, where
 from ..ops.activation import pointwise
 from ..ops.distance import cosine_similarity, normalize, pairwise_distance
 from ..ops.operands import as_tensor, broadcasts_to, same_device
+from ..ops.registry import guard_functions
 from ..tensor import Tensor, TensorLike
 from .activations import log_softmax, softplus
 
@@ -387,3 +388,6 @@ def _soft_cross_entropy(
         t = t * (1 - smoothing) + smoothing / log_probs.shape[axis]
     products = log_probs * t if weight is None else log_probs * t * weight
     return _reduce(-products.sum(axis), reduction)
+
+
+guard_functions(globals())  # computed on their tensors' device (minigrad/ops/registry.py)

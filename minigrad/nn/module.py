@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..backend import is_array, parse_device, to_device
+from ..backend import copied, device_context, is_array, parse_device, to_device
 from ..tensor import Tensor, tensor
 
 __all__ = ["Module", "Parameter", "is_parameter", "IncompatibleKeys"]
@@ -55,9 +55,9 @@ def Parameter(data, requires_grad: bool = True) -> Tensor:
     tensors can require gradients.
     """
     if isinstance(data, Tensor):
-        array = data.array.copy()
+        array = copied(data.array)
     elif is_array(data):
-        array = np.array(data) if isinstance(data, np.generic) else data.copy()
+        array = np.array(data) if isinstance(data, np.generic) else copied(data)
     else:
         array = tensor(data).array
     if array.dtype.kind != "f":
@@ -273,7 +273,7 @@ class Module:
     def to(self, device: str | None = None, dtype=None) -> Module:
         """Move (and/or cast to a float `dtype`) every parameter and its gradient, and every buffer
         (only float buffers are cast), in place: the tensor objects are kept, so an optimizer
-        holding them keeps working."""
+        holding them keeps working (its state follows at its next step)."""
         if device is not None:
             device = "cpu" if parse_device(device)[0] == "cpu" else str(device)
         if dtype is not None and np.dtype(dtype).kind != "f":
@@ -283,20 +283,25 @@ class Module:
             data = t.array
             if device is not None:
                 data = to_device(data, device)
-            if dtype is not None and data.dtype.kind == "f":
-                data = data.astype(dtype, copy=False)
+            if dtype is not None and data.dtype.kind == "f":  # integer buffers (counts) keep their dtype
+                with device_context(data):
+                    data = data.astype(dtype, copy=False)
             t.array = data
         return self
 
     def cpu(self) -> Module:
         return self.to("cpu")
 
+    def cuda(self, device: int | str = 0) -> Module:
+        """``to("cuda:N")``: every parameter, gradient and buffer moved to GPU `device`."""
+        return self.to(device if isinstance(device, str) else f"cuda:{device}")
+
     # ---- state ---------------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, Tensor]:
         """name -> a detached copy of each parameter and persistent buffer (a snapshot: later
         training does not change it), module by module, parameters before buffers as in
         PyTorch. A tensor shared by two sub-modules appears under both names."""
-        return OrderedDict((name, Tensor(t.array.copy())) for name, t in self._state_tensors())
+        return OrderedDict((name, Tensor(copied(t.array))) for name, t in self._state_tensors())
 
     def _state_tensors(self) -> Iterator[tuple[str, Tensor]]:
         """(name, tensor) of what ``state_dict`` holds, the tensors themselves."""
@@ -337,7 +342,9 @@ class Module:
             raise RuntimeError(f"error(s) in loading state_dict for {type(self).__name__}:\n  " + "\n  ".join(problems))
         for name, array in arrays.items():
             p = own[name]
-            p.array = to_device(array, p.device).astype(p.dtype, copy=True)
+            with device_context(array):  # cast where the value is, then copy onto the parameter's device
+                cast = array.astype(p.dtype, copy=False)
+            p.array = to_device(cast, p.device, copy=cast is array)
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from ..arraymath import Window
 from ..backend import array_module
 from ..tensor import Tensor, TensorLike, record
 from .operands import as_tensor, same_device
-from .registry import register
+from .registry import guard_functions, register
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 
@@ -411,3 +411,6 @@ def _check_transposed(x: Tensor, w: Tensor, bias: Tensor | None, groups: int) ->
             )
     if x.dtype.kind != "f":
         raise RuntimeError(f"conv_transpose2d: expected a float input, got dtype {x.dtype}")
+
+
+guard_functions(globals(), "unfold", "fold")  # not ops: on their tensors' device (registry.py)

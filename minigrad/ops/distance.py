@@ -13,7 +13,7 @@ from ..backend import array_module
 from ..tensor import Tensor, TensorLike, record
 from .activation import floating
 from .operands import normalize_axis
-from .registry import register
+from .registry import guard_functions, register
 
 __all__ = ["cosine_similarity", "pairwise_distance"]
 
@@ -108,3 +108,6 @@ def normalize(input: TensorLike, p: float = 2.0, dim: int = 1, eps: float = 1e-1
     _check_p("normalize", p)
     x = floating(input)
     return x / vector_norm(x, p, dim, keepdim=True).clamp(min=eps)
+
+
+guard_functions(globals(), "normalize")  # not ops: on their tensors' device (registry.py)

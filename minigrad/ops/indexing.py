@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import add_at as add_at_arrays
-from ..backend import array_module, is_array, ufunc_at
+from ..backend import array_module, is_array, is_host, ufunc_at
 from ..tensor import Tensor, TensorLike, grad_mode, make, record
 from .operands import as_tensor, broadcasts_to, dim_of, same_device
 from .registry import register
@@ -89,10 +89,38 @@ def take(name: str, x: Tensor, index: Any) -> Tensor:
     `index` holds arrays, not tensors; it must not change afterwards (callers copy theirs).
     """
     try:
+        if not is_host(x.array):
+            check_bounds(index, x.shape)
         array = x.array[index]
     except IndexError as e:
         raise IndexError(f"{name}: {e} (indexing a tensor of shape {x.shape})") from None
     return record(name, array, (x,), (x.array,), (lambda ops, g, out, x: ops.add_at(g, x.shape, index),))
+
+
+def check_bounds(index: Any, shape: tuple[int, ...]) -> None:
+    """numpy's IndexError for an integer index array reaching outside its axis, raised before
+    indexing: cupy wraps such indices around instead (one device sync per index array)."""
+    items = index if isinstance(index, tuple) else (index,)
+    used = sum(_axes_used(i) for i in items if i is not Ellipsis)
+    axis = 0
+    for i in items:
+        if i is Ellipsis:
+            axis += len(shape) - used
+            continue
+        if is_array(i) and i.dtype.kind in "iu" and i.size and axis < len(shape):
+            n = shape[axis]
+            if bool(((i < -n) | (i >= n)).any()):
+                low, high = int(i.min()), int(i.max())
+                raise IndexError(f"index {low if low < -n else high} is out of bounds for axis {axis} with size {n}")
+        axis += _axes_used(i)
+
+
+def _axes_used(i: Any) -> int:
+    """How many axes of the indexed array an index item walks: none for None (a new axis) and a bool,
+    its dims for a bool mask, one for the rest."""
+    if i is None or isinstance(i, bool):
+        return 0
+    return i.ndim if is_array(i) and i.dtype.kind == "b" else 1
 
 
 def getitem(x: TensorLike, index: Any) -> Tensor:
@@ -122,6 +150,8 @@ def add_at(src: TensorLike, shape: Sequence[int], index: Any) -> Tensor:
     if _ints_first(index) is not None:
         raise ValueError("add_at: an index mixing ints and index arrays orders its axes differently in numpy and "
                          "PyTorch: apply the ints first (add_at of add_at)")  # fmt: skip
+    if not is_host(src.array):
+        check_bounds(index, tuple(shape))
     if src.requires_grad and grad_mode.enabled:
         index = _frozen(index)
     array = add_at_arrays(array_module(src.array), tuple(shape), index, src.array, src.dtype)

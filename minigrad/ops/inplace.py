@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 
 from .. import versions
-from ..backend import array_module, to_device
+from ..backend import array_module, is_host, to_device
 from ..random import Generator, default_generator
 from ..tensor import Tensor, TensorLike, grad_mode, make, next_seq, record
 from .conversion import astype
 from .elementwise import add, clamp, div, mul, sub
-from .indexing import _frozen, _index, _ints_first
+from .indexing import _frozen, _index, _ints_first, check_bounds
 from .operands import as_tensor, operand
 from .registry import register
 from .shape import broadcast_to
@@ -225,7 +225,10 @@ def setitem(t: Tensor, index: Any, value: TensorLike) -> None:
     """``t[index] = value``: ints, slices, bool masks, integer arrays (ints mixed with index
     arrays taken first, as by ``t[index]``); `value` a tensor, array or number, broadcast to
     the indexed shape."""
-    steps = _steps(_frozen(_index(index, array_module(t.array))))
+    index = _index(index, array_module(t.array))
+    if not is_host(t.array):
+        check_bounds(index, t.shape)
+    steps = _steps(_frozen(index))
     v, vd = operand(value)
     if v.__class__ is Tensor and v.device != t.device:
         raise RuntimeError(f"t[index] = value: value is on {v.device}, but the tensor is on {t.device}")

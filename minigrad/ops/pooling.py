@@ -23,7 +23,7 @@ from ..backend import array_module
 from ..tensor import Tensor, TensorLike, make, record
 from .conv import IntOrPair, spatial, window
 from .operands import as_tensor
-from .registry import register
+from .registry import guard_functions, register
 from .resampling import averaging, separable
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d"]
@@ -312,3 +312,8 @@ def adaptive_max_pool2d(
     if return_indices:
         return _restored(out[0], input, 2), _restored(out[1], input, 2)
     return _restored(out, input, 2)
+
+
+guard_functions(
+    globals(), "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"
+)  # not ops: on their tensors' device (registry.py)

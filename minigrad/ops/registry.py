@@ -7,14 +7,23 @@ operators) that call it. The table then gives:
 * the Tensor methods and operators, attached by :func:`attach_methods` at import;
 * the declarations type checkers read (``TYPE_CHECKING`` in ``minigrad/tensor.py``) and the
   rows of ``docs/ops.md``, both checked against it by ``tests/test_op_table.py``.
+
+cupy computes on the *current* GPU, so in a process that uses one (from the moment cupy is
+imported) every op is swapped for one that first makes its first tensor's device current
+(:func:`guard_devices`). Until then the ops are the plain functions: the CPU path pays nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from ..backend import device_context, gpu_in_use, is_device_array, when_cupy_loads
 
 
 @dataclass(frozen=True)
@@ -72,3 +81,66 @@ def attach_methods(cls: type) -> None:
             setattr(cls, name, op.function)
         for name in op.reflected:
             setattr(cls, name, _reflected(op.function))
+
+
+def on_device(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` run with its first tensor's device current (its tensor arguments, and those in
+    list or tuple arguments, in order). Tensors on two different GPUs are an error naming both
+    (cupy would copy between GPUs that have peer access); a CPU tensor meeting a GPU one is left
+    to the op, which refuses it or takes it (a CPU index tensor) as PyTorch does."""
+    from ..tensor import Tensor
+    from .operands import device_error
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not gpu_in_use():  # no array can be on a GPU yet
+            return function(*args, **kwargs)
+        tensors = []
+        for a in (*args, *kwargs.values()):
+            if a.__class__ is Tensor:
+                tensors.append(a)
+            elif a.__class__ in (list, tuple) and a and a[0].__class__ is Tensor:  # cat's, stack's
+                tensors += [t for t in a if t.__class__ is Tensor]
+        array = tensors[0].array if tensors else None
+        if len(tensors) > 1 and is_device_array(array) and len({t.device for t in tensors} - {"cpu"}) > 1:
+            raise device_error(function.__name__, tensors)  # type: ignore[misc]
+        with device_context(array):
+            return function(*args, **kwargs)
+
+    return functools.update_wrapper(guarded, function)
+
+
+def guard_devices() -> None:
+    """Swap every op, in the table, as a Tensor method and wherever a minigrad module holds it,
+    for its :func:`on_device` version."""
+    from ..tensor import Tensor
+
+    guarded = {id(op.function): on_device(op.function) for op in OPS.values()}
+    for name, op in OPS.items():
+        OPS[name] = dataclasses.replace(op, function=guarded[id(op.function)])
+    for module_name, module in list(sys.modules.items()):
+        if module_name.partition(".")[0] != "minigrad":
+            continue
+        for attr, value in list(vars(module).items()):
+            if id(value) in guarded and guarded[id(value)].__wrapped__ is value:  # type: ignore[attr-defined]
+                setattr(module, attr, guarded[id(value)])
+    attach_methods(Tensor)
+
+
+when_cupy_loads(guard_devices)
+
+
+def guard_functions(namespace: dict[str, Any], *names: str) -> None:
+    """Put public functions of a module that compute on arrays without being ops (losses,
+    activations, pooling, gradcheck, ...: `names`, by default those defined there and listed
+    in its ``__all__``) under their tensors' device from the start, in that module. They run once per batch or
+    layer, where the guard's cost is lost in the noise, and a name imported before any GPU was
+    used (``from minigrad.nn.functional import cross_entropy``) is guarded too."""
+    ops = {id(op.function) for op in OPS.values()}
+    for name in names or namespace["__all__"]:
+        function = namespace[name]
+        if (
+            isinstance(function, types.FunctionType)
+            and (names or function.__module__ == namespace["__name__"])
+            and id(function) not in ops  # guarded with the other ops once cupy is imported
+        ):
+            namespace[name] = on_device(function)

@@ -16,6 +16,7 @@ from typing import Any
 from ..backend import array_module
 from ..tensor import Tensor, TensorLike, make
 from .operands import as_tensor
+from .registry import guard_functions
 
 
 def separable(x: Tensor, rows: Any, columns: Any) -> Tensor:
@@ -123,3 +124,6 @@ def interpolate(
         ones = xp.ones((1, 1), dtype=x.dtype)
         return separable(x.unsqueeze(2), ones, matrix(sizes_in[0], out[0], scales[0])).squeeze(2)
     return separable(x, matrix(sizes_in[0], out[0], scales[0]), matrix(sizes_in[1], out[1], scales[1]))
+
+
+guard_functions(globals(), "interpolate")  # not ops: on their tensors' device (ops/registry.py)

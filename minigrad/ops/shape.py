@@ -160,9 +160,23 @@ def _joined(name: str, tensors: Sequence[TensorLike], dim: int, join: Callable, 
     try:
         array = join(array_module(arrays[0]), arrays)
     except ValueError:
+        if _joinable([t.shape for t in ts], name == "stack", dim):
+            raise  # not a shape problem: the backend's own reason
         shapes = ", ".join(str(t.shape) for t in ts)
         raise ValueError(f"{name}: can't join tensors of shapes {shapes} along dim {dim}") from None
     return record(name, array, tuple(ts), tuple(arrays), tuple(piece(i, ts) for i in range(len(ts))))
+
+
+def _joinable(shapes: list[tuple[int, ...]], new_axis: bool, dim: int) -> bool:
+    """Whether numpy's stack (`new_axis`) or concatenate along `dim` takes arrays of these shapes."""
+    first = shapes[0]
+    if new_axis:
+        return all(s == first for s in shapes)
+    if not first:
+        return False
+    axis = dim % len(first)
+    rest = first[:axis] + first[axis + 1 :]
+    return all(len(s) == len(first) and s[:axis] + s[axis + 1 :] == rest for s in shapes)
 
 
 def stack(tensors: Sequence[TensorLike], dim: int = 0) -> Tensor:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .. import versions
-from ..backend import array_module, is_host
+from ..backend import array_module, device_context, device_of, gpu_in_use, is_array, is_host, to_device
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adam"]
@@ -80,9 +80,18 @@ class Optimizer:
     # ---- the public interface ---------------------------------------------------------
     def step(self) -> None:
         """Update every parameter that has a gradient; those whose ``.grad`` is None are skipped."""
+        gpu = gpu_in_use()
         for p, data, grad in self._checked_gradients():
-            array_module(data).subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
+            if gpu:  # the update, and any state it makes, on the parameter's device (its state follows it there)
+                with device_context(data):
+                    _follow(self.state.get(p, {}), data)
+                    self._apply(p, data, grad)
+            else:
+                self._apply(p, data, grad)
             versions.written(data)
+
+    def _apply(self, p: Tensor, data, grad) -> None:
+        array_module(data).subtract(data, self._update(p, data, grad), out=data, casting="same_kind")
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: set ``.grad`` to None (the default), or to a fresh tensor of zeros.
@@ -97,7 +106,8 @@ class Optimizer:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor(array_module(g.array).zeros_like(g.array))
+                with device_context(g.array):
+                    p.grad = Tensor(array_module(g.array).zeros_like(g.array))
 
     def __repr__(self) -> str:
         hyper = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.defaults)
@@ -126,12 +136,21 @@ class Optimizer:
                 if not _all_finite(grad):
                     raise _non_finite(i, p)
             else:
-                pending.append((i, p, array_module(grad).isfinite(grad).all()))
+                with device_context(grad):
+                    pending.append((i, p, array_module(grad).isfinite(grad).all()))
             found.append((p, data, grad))
         for i, p, finite in pending:
             if not bool(finite):
                 raise _non_finite(i, p)
         return found
+
+
+def _follow(state: dict[str, Any], data: Any) -> None:
+    """Move a parameter's state arrays to its device, where a ``Module.to`` has moved it since."""
+    device = device_of(data)
+    for key, value in state.items():
+        if is_array(value) and not isinstance(value, np.generic) and device_of(value) != device:
+            state[key] = to_device(value, device)
 
 
 def _all_finite(grad: np.ndarray) -> bool:
