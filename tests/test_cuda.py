@@ -268,17 +268,14 @@ def test_moving_a_model_moves_parameters_gradients_and_optimizer_state():
 
 @needs_two
 def test_moving_a_module_moves_its_buffers():
-    class Counting(nn.Linear):  # state that is not trained, as batch norm's running mean
-        def __init__(self):
-            super().__init__(2, 2)
-            self.running_mean = mg.zeros(2)
-
-        def named_buffers(self):
-            yield "running_mean", self.running_mean
-
-    model = Counting().to("cuda:1")
-    assert model.running_mean.device == model.weight.device == "cuda:1"
-    assert model.cpu().running_mean.device == "cpu"
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)).to("cuda:1")
+    bn = model[1]
+    assert bn.running_mean.device == bn.num_batches_tracked.device == model[0].weight.device == "cuda:1"
+    model(mg.randn(4, 1, 5, 5, device="cuda:1"))  # a training step updates the running stats there
+    assert bn.running_var.device == "cuda:1" and bn.num_batches_tracked.item() == 1
+    model.cpu()
+    assert bn.running_mean.device == bn.num_batches_tracked.device == "cpu"
+    assert bn.num_batches_tracked.dtype == mg.int64
 
 
 @needs_two

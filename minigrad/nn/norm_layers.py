@@ -60,9 +60,9 @@ class _BatchNorm(Module):
             raise ValueError(f"{type(self).__name__}: expected {expected} input (got {x.ndim}D input)")
         momentum = self.momentum
         if self.training and self.num_batches_tracked is not None:
-            self.num_batches_tracked.array += 1
+            self.num_batches_tracked.add_(1)
             if momentum is None:  # a cumulative moving average
-                momentum = 1 / int(self.num_batches_tracked.array)
+                momentum = 1 / self.num_batches_tracked.item()
         use_batch_stats = self.training or self.running_mean is None
         return F.batch_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats,
