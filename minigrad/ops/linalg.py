@@ -77,9 +77,8 @@ def _linear_grad_x(ops, g, out, x, w, b=None):
 def _linear_grad_w(ops, g, out, x, w, b=None):
     if x.ndim == 1:
         return g[:, None] * x  # the outer product (out, 1) * (in,)
-    # (xᵀ g)ᵀ rather than gᵀ x: the same numbers, but BLAS reads x faster this way round.
-    # Batch axes are summed back to (out, in) by the engine.
-    return _mT(ops, _mT(ops, x) @ g)
+    # gᵀ x: (out, in), contiguous as the weight is. Batch axes are summed back by the engine.
+    return _mT(ops, g) @ x
 
 
 def _linear_grad_b(ops, g, out, x, w, b):
