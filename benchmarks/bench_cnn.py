@@ -65,19 +65,7 @@ def minigrad_epoch_factory(x: np.ndarray, y: np.ndarray, phases: list[dict]):
     opt = mg.optim.Adam(model.parameters(), lr=LR)
 
     def epoch():
-        spent = dict.fromkeys(PHASES, 0.0)
-        for xb, yb in dl:
-            t0 = CLOCK()
-            loss = mg.nn.functional.cross_entropy(model(xb), yb)
-            t1 = CLOCK()
-            loss.backward()
-            t2 = CLOCK()
-            opt.step()
-            opt.zero_grad()
-            t3 = CLOCK()
-            for name, dt in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2)):
-                spent[name] += dt
-        phases.append(spent)
+        phases.append(timed_epoch(dl, lambda xb, yb: mg.nn.functional.cross_entropy(model(xb), yb), opt))
 
     return epoch
 
@@ -90,21 +78,27 @@ def torch_epoch_factory(torch, x: np.ndarray, y: np.ndarray, phases: list[dict])
     opt = torch.optim.Adam(model.parameters(), lr=LR)
 
     def epoch():
-        spent = dict.fromkeys(PHASES, 0.0)
-        for i in range(0, len(tx), BATCH):
-            t0 = CLOCK()
-            loss = torch.nn.functional.cross_entropy(model(tx[i : i + BATCH]), ty[i : i + BATCH])
-            t1 = CLOCK()
-            loss.backward()
-            t2 = CLOCK()
-            opt.step()
-            opt.zero_grad()
-            t3 = CLOCK()
-            for name, dt in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2)):
-                spent[name] += dt
-        phases.append(spent)
+        batches = ((tx[i : i + BATCH], ty[i : i + BATCH]) for i in range(0, len(tx), BATCH))
+        phases.append(timed_epoch(batches, lambda xb, yb: torch.nn.functional.cross_entropy(model(xb), yb), opt))
 
     return epoch
+
+
+def timed_epoch(batches, loss_of, opt) -> dict[str, float]:
+    """Train on every (xb, yb) batch; the CPU seconds spent in each phase (forward, backward, step)."""
+    spent = dict.fromkeys(PHASES, 0.0)
+    for xb, yb in batches:
+        t0 = CLOCK()
+        loss = loss_of(xb, yb)
+        t1 = CLOCK()
+        loss.backward()
+        t2 = CLOCK()
+        opt.step()
+        opt.zero_grad()
+        t3 = CLOCK()
+        for name, dt in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2)):
+            spent[name] += dt
+    return spent
 
 
 def peak_rss_mib() -> float:

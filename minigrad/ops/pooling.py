@@ -137,12 +137,9 @@ def max_pool2d(
 
     Gradient: g to the element that was the max (the first of equal ones), 0 elsewhere.
     """
-    x = _images("max_pool2d", input, 2)
-    win, _ = _pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode, 2)
-    out = _max_pool("max_pool2d", x, win, return_indices)
-    if return_indices:
-        return _restored(out[0], input, 2), _restored(out[1], input, 2)
-    return _restored(out, input, 2)
+    return _max_pooled(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=return_indices
+    )
 
 
 register(max_pool2d)
@@ -158,15 +155,22 @@ def max_pool1d(
     return_indices: bool = False,
 ) -> Any:
     """max_pool2d over (N, C, L) (or (C, L)) signals: the max of each window along L."""
-    x = _images("max_pool1d", input, 1)
-    win, _ = _pool_window("max_pool1d", x, kernel_size, stride, padding, dilation, ceil_mode, 1)
-    out = _max_pool("max_pool1d", x, win, return_indices)
-    if return_indices:
-        return _restored(out[0], input, 1), _restored(out[1], input, 1)
-    return _restored(out, input, 1)
+    return _max_pooled(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=return_indices
+    )
 
 
 register(max_pool1d)
+
+
+def _max_pooled(name: str, nd: int, input: TensorLike, *window_args: Any, return_indices: bool) -> Any:
+    """max_pool1d / max_pool2d after their argument names: `nd` spatial dims, batched or not."""
+    x = _images(name, input, nd)
+    win, _ = _pool_window(name, x, *window_args, nd)
+    out = _max_pool(name, x, win, return_indices)
+    if return_indices:
+        return _restored(out[0], input, nd), _restored(out[1], input, nd)
+    return _restored(out, input, nd)
 
 
 # ---- average -------------------------------------------------------------------------------------------
