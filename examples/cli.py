@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import minigrad as mg
+from minigrad.data.errors import DownloadError
 
 T = TypeVar("T")
 
@@ -106,3 +108,12 @@ def learner_accuracy(learn) -> float:
 def final_accuracy(name: str, value: float) -> None:
     """The last line every training example prints, the one its tests read."""
     print(f"{name}: final validation accuracy {value:.4f}")
+
+
+def run(main: Callable[[], None]) -> None:
+    """Run an example's `main`; data it could not get is a one-paragraph error (exit status 1,
+    no traceback) that says how to point the example at a local copy."""
+    try:
+        main()
+    except DownloadError as e:
+        sys.exit(f"{Path(sys.argv[0]).name}: {e}")

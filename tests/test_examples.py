@@ -165,6 +165,17 @@ def test_a_bad_option_is_a_usage_error_without_traceback(script, args, message, 
     assert not (tmp_path / "data").exists()  # refused before any work
 
 
+@pytest.mark.parametrize("script", sorted(TAKES_DATA))
+def test_data_it_cannot_get_is_an_error_without_traceback(script, tmp_path):
+    env = dict(os.environ, MINIGRAD_HOME=str(tmp_path), MINIGRAD_DATA=str(tmp_path / "no such folder"))
+    proc = subprocess.run(
+        [sys.executable, f"examples/{script}.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"{script}.py: MINIGRAD_DATA is set to"), proc.stderr
+    assert "--data" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_zero_epochs_trains_nothing_and_prints_the_baselines(tiny_sample, tiny_idx, tmp_path):
     out = run("linear_model", "--data", tiny_sample, "--epochs", 0, home=tmp_path)
     assert set(finals(out)) == {"scratch", "optimizer", "learner"}, out
