@@ -137,9 +137,7 @@ def max_pool2d(
 
     Gradient: g to the element that was the max (the first of equal ones), 0 elsewhere.
     """
-    return _max_pooled(
-        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=return_indices
-    )
+    return _max_pooled("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 register(max_pool2d)
@@ -155,18 +153,19 @@ def max_pool1d(
     return_indices: bool = False,
 ) -> Any:
     """max_pool2d over (N, C, L) (or (C, L)) signals: the max of each window along L."""
-    return _max_pooled(
-        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=return_indices
-    )
+    return _max_pooled("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 register(max_pool1d)
 
 
-def _max_pooled(name: str, nd: int, input: TensorLike, *window_args: Any, return_indices: bool) -> Any:
+def _max_pooled(
+    name: str, nd: int, input: TensorLike, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+    ceil_mode: bool, return_indices: bool,
+) -> Any:  # fmt: skip
     """max_pool1d / max_pool2d after their argument names: `nd` spatial dims, batched or not."""
     x = _images(name, input, nd)
-    win, _ = _pool_window(name, x, *window_args, nd)
+    win, _ = _pool_window(name, x, kernel_size, stride, padding, dilation, ceil_mode, nd)
     out = _max_pool(name, x, win, return_indices)
     if return_indices:
         return _restored(out[0], input, nd), _restored(out[1], input, nd)
