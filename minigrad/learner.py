@@ -203,22 +203,19 @@ class Learner:
 
     def _range_test(self, start_lr: float, end_lr: float, num_it: int, stop_div: bool) -> tuple[list, list]:
         """(learning rates, smoothed losses) of the range test's batches."""
-        model, opt = self.model, self.opt
-        _set_mode(model, training=True)
+        opt = self.opt
+        _set_mode(self.model, training=True)
         smooth, best = SmoothedLoss(), math.inf
         lrs: list[float] = []
         losses: list[float] = []
         while len(lrs) < num_it:
             for batch in self.dls.train:
                 opt.lr = start_lr * (end_lr / start_lr) ** (len(lrs) / num_it)
-                xs, y = _split(batch)
-                loss = self.loss_func(model(*xs), y)
-                loss.backward()
+                _split(batch)  # checked: (inputs..., targets)
                 try:
-                    opt.step()
+                    loss = self._train_step(*batch)
                 except FloatingPointError:  # a gradient blew up: diverged
                     return lrs, losses
-                opt.zero_grad()
                 smooth.add(_to_float(loss.array))
                 if not math.isfinite(smooth.value):
                     return lrs, losses
