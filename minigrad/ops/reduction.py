@@ -10,7 +10,6 @@ prod 1, mean nan, logsumexp -inf, max and min an error.
 
 from __future__ import annotations
 
-import builtins
 import math
 from collections.abc import Callable
 from typing import Any, overload
@@ -330,7 +329,12 @@ def _var_mean(
     correction = 1 if correction is None else correction
     m = mean(x, axes, keepdim=True)
     d = x - m
-    v = sum(d * d, axes, keepdim) / builtins.max(_count(x.shape, axes) - correction, 0)
+    dof = _count(x.shape, axes) - correction
+    if dof > 0:
+        v = sum(d * d, axes, keepdim) / dof
+    else:  # inf or nan, as PyTorch gives them: without numpy's warning
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = sum(d * d, axes, keepdim) / 0
     return v, m.reshape(_reduced_shape(x.shape, axes, keepdim))
 
 
