@@ -244,6 +244,23 @@ def test_hyperparameter_change_retraces():
     assert w.item() == -5.0 - 1.0
 
 
+def test_tensors_among_other_arguments_and_keywords_are_the_inputs():
+    w = mg.tensor([1.0, -1.0], requires_grad=True)
+
+    def fn(scale, x, *, y, shift=0.0):
+        loss = ((x * w - y) ** 2).sum() * scale + shift
+        loss.backward()
+        return loss.detach()
+
+    eager = [fn(2.0, mg.tensor([float(i), 1.0]), y=mg.tensor([1.0, 0.0]), shift=1.0).item() for i in range(5)]
+    w.grad = None
+    run = mg.jit(fn)
+    jitted = [run(2.0, mg.tensor([float(i), 1.0]), y=mg.tensor([1.0, 0.0]), shift=1.0).item() for i in range(5)]
+    assert jitted == eager and run.program is not None
+    assert "_tensors_in(args, kwargs)" in str(run.program)
+    assert run(3.0, mg.tensor([1.0, 1.0]), y=mg.tensor([1.0, 0.0]), shift=1.0).item() == 3.0 * 1.0 + 1.0  # new key
+
+
 # ---- what can't be captured runs eagerly, once warned ---------------------------------------------
 def test_random_numbers_inside_run_eagerly_with_a_warning():
     run, calls = counting(lambda x: x + mg.randn(2))

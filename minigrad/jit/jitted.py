@@ -25,7 +25,7 @@ def _signature(args: tuple, kwargs: dict) -> tuple:
     """What a program is keyed on: each tensor's shape, dtype, strides and autograd status, other
     arguments by value, and the grad mode."""
     parts: list[Any] = [grad_mode.enabled]
-    for name, a in itertools.chain(enumerate(args), sorted(kwargs.items())):
+    for name, a in itertools.chain(enumerate(args), sorted(kwargs.items())) if kwargs else enumerate(args):
         if isinstance(a, Tensor):
             x = _array_slot.__get__(a)
             if x.__class__ is not _ndarray:

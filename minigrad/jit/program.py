@@ -133,8 +133,9 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
     n = _Names()
     n.folded = {k: tracer.raws[k] for k in _constants(tracer, escaping)}
     lines = ["def program(*args, **kwargs):"]
-    if tracer.args:
-        lines.append("    " + "".join(f"a{i}, " for i in range(len(tracer.args))) + "= _tensors_in(args, kwargs)")
+    if tracer.args:  # the input signature fixes where the tensors are among the arguments
+        inputs = "args" if tracer.only_tensors else "_tensors_in(args, kwargs)"
+        lines.append("    " + "".join(f"a{i}, " for i in range(len(tracer.args))) + f"= {inputs}")
     lines += _guard_lines(tracer, n.const)
     for slot, kind, what in tracer.sources:
         lines += _read_source(slot, kind, what, tracer.raws[slot], n.const)

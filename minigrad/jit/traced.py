@@ -149,6 +149,7 @@ class _Tracer:
         self.outside: set[int] = set()  # slots whose memory belongs to the caller (inputs, parameters, state)
         self.wrote_outside = False
         self.args = {id(t): i for i, t in enumerate(_tensors_in(args, kwargs))}
+        self.only_tensors = not kwargs and len(self.args) == len(args)  # fn(t0, t1, ...): args are the inputs
         self.created: set[int] = set()  # ids of tensors made during the trace
         self.restore: list[tuple[Tensor, Any]] = []  # (tensor, its plain array), put back at the end
         self.array_set: dict[int, Tensor] = {}  # tensors from outside whose .array fn replaced
