@@ -43,7 +43,14 @@ def simple_net(seed: int = 0) -> tuple[object, list[mg.Tensor]]:
 def train(make_model, data, jitted: bool, opt_func=SGD, lr: float = 1.0, **opt_kwargs):
     """(the parameters' arrays after training, the losses, the step) for one pass over `data`."""
     model, params = make_model()
-    opt = opt_func(params, lr=lr, **opt_kwargs)
+    step = training_step(model, opt_func(params, lr=lr, **opt_kwargs))
+    run = mg.jit(step) if jitted else step
+    losses = [run(xb, yb) for xb, yb in data]
+    return [p.numpy().copy() for p in params], losses, run
+
+
+def training_step(model, opt):
+    """The chapter's step: mnist_loss, backward, the optimizer's step; returns the loss."""
 
     def step(xb, yb):
         loss = mnist_loss(model(xb), yb)
@@ -52,9 +59,7 @@ def train(make_model, data, jitted: bool, opt_func=SGD, lr: float = 1.0, **opt_k
         opt.zero_grad()
         return loss
 
-    run = mg.jit(step) if jitted else step
-    losses = [run(xb, yb) for xb, yb in data]
-    return [p.numpy().copy() for p in params], losses, run
+    return step
 
 
 def assert_same(eager, jitted) -> None:
@@ -95,14 +100,7 @@ def test_adam_with_a_learning_rate_schedule_100_steps():
     for jitted in (False, True):
         model, params = simple_net()
         opt = Adam(params, lr=1e-2)
-
-        def step(xb, yb):
-            loss = mnist_loss(model(xb), yb)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
-
+        step = training_step(model, opt)
         run = mg.jit(step) if jitted else step
         losses = []
         for i in range(100):
