@@ -29,6 +29,7 @@ _HOST_TYPES = (np.ndarray, np.generic)
 _cupy: Any = None  # the cupy module once a CUDA device has been used
 _on_first_cupy: list[Callable[[], None]] = []  # run once, when cupy is first imported
 traced_class: Any = None  # minigrad.jit's Traced arrays, which bring their own (recording) numpy
+device_traced_class: Any = None  # minigrad.jit's DeviceTraced: a cupy array seen by a trace, with a recording cupy
 
 
 def cupy() -> Any:
@@ -105,8 +106,8 @@ def is_host(array: Any) -> bool:
 
 
 def is_device_array(array: Any) -> bool:
-    """True for cupy arrays, found without importing cupy."""
-    return type(array).__module__.partition(".")[0] == "cupy"
+    """True for cupy arrays (and minigrad.jit's traced ones), found without importing cupy."""
+    return type(array).__module__.partition(".")[0] == "cupy" or array.__class__ is device_traced_class
 
 
 def is_array(array: Any) -> bool:
@@ -118,7 +119,7 @@ def array_module(array: Any) -> Any:
     """numpy for host arrays, cupy for device arrays (DeZero's get_array_module)."""
     if array.__class__ is _ndarray:
         return np
-    if array.__class__ is traced_class:
+    if array.__class__ is traced_class or array.__class__ is device_traced_class:
         return array.xp
     return np if isinstance(array, _HOST_TYPES) else _cupy
 
@@ -149,9 +150,11 @@ def device_context(array: Any) -> contextlib.AbstractContextManager[Any, None]:
     """``with device_context(array):`` runs cupy's allocations and kernels on `array`'s GPU (cupy
     uses the *current* device, device 0 unless switched). For host arrays, numbers and None it is
     one shared do-nothing context: the CPU path pays a type test."""
-    if array.__class__ is _ndarray or _cupy is None or not isinstance(array, _cupy.ndarray):
+    if array.__class__ is _ndarray or _cupy is None:
         return _HOST_CONTEXT
-    return _cupy.cuda.Device(array.device.id)
+    if isinstance(array, _cupy.ndarray) or array.__class__ is device_traced_class:
+        return _cupy.cuda.Device(array.device.id)
+    return _HOST_CONTEXT
 
 
 def gpu_in_use() -> bool:
@@ -172,7 +175,7 @@ def use_device(index: int) -> None:
 def use_device_of(array: Any) -> None:
     """Make a GPU array's device current (for a loop over arrays of several GPUs, as backward's, which
     then makes the :func:`current_device` it started with current again); nothing for host arrays."""
-    if _cupy is not None and isinstance(array, _cupy.ndarray):
+    if _cupy is not None and (isinstance(array, _cupy.ndarray) or array.__class__ is device_traced_class):
         use_device(array.device.id)
 
 
@@ -189,7 +192,7 @@ def to_device(array: Any, device: str, copy: bool = False) -> Any:
     if index >= cp.cuda.runtime.getDeviceCount():
         raise RuntimeError(f"device {device!r} does not exist: {cp.cuda.runtime.getDeviceCount()} CUDA GPU(s) found")
     with cp.cuda.Device(index):
-        moved = cp.asarray(array)
+        moved = (array_module(array) if is_device_array(array) else cp).asarray(array)
         return moved.copy() if copy and moved is array else moved
 
 
@@ -368,7 +371,7 @@ def backend_math(array: Any) -> BackendMath:
     global _cupy_math
     if array.__class__ is _ndarray:
         return NUMPY_MATH
-    if array.__class__ is traced_class:
+    if array.__class__ is traced_class or array.__class__ is device_traced_class:
         return array.math
     if isinstance(array, _HOST_TYPES):
         return NUMPY_MATH

@@ -6,6 +6,7 @@
 hold (a failing one raises :class:`Stale` and the call is traced again). See ``docs/jit.md``.
 """
 
+from . import device as device
 from .jitted import MAX_TRACES as MAX_TRACES
 from .jitted import Jitted as Jitted
 from .jitted import jit as jit

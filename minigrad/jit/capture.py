@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..tensor import RELEASED, Tensor
 from . import patches, traced
+from .device import DeviceTraced
 from .patches import _array_slot, _grad_slot, _patches
 from .program import Program, _Const, _Fresh, _generate, _Out, _Problem
 from .traced import NotCapturable, Traced, _plain, _Tracer
@@ -64,7 +66,7 @@ def _settle(tracer: _Tracer) -> list:
             _array_slot.__set__(t, a)
     for t in tracer.array_set.values():
         a = _array_slot.__get__(t)
-        if a.__class__ is not Traced or a._slot is None:
+        if not _is_traced(a):
             effects.append("fn sets a tensor's .data to an array minigrad.jit does not track")
         else:
             effects.append(("array", t, a._slot))
@@ -75,7 +77,7 @@ def _settle(tracer: _Tracer) -> list:
             effects.append(("grad", t, None))
             continue
         a = _array_slot.__get__(g)
-        if id(g) not in tracer.created or a.__class__ is not Traced or a._slot is None:
+        if id(g) not in tracer.created or not _is_traced(a):
             effects.append("fn sets a .grad to a tensor it did not compute")
         elif g._node is not None or g._requires_grad:
             effects.append("fn leaves a .grad with a graph (create_graph=True)")
@@ -121,12 +123,12 @@ def _unwrapped(x: Any, tracer: _Tracer, template: list) -> Any:
     def walk(x: Any) -> tuple[Any, Any]:
         if isinstance(x, Tensor):
             a = _array_slot.__get__(x)
-            if a.__class__ is Traced:
+            if a.__class__ is Traced or a.__class__ is DeviceTraced:
                 _array_slot.__set__(x, _plain(a))
             if id(x) not in tracer.created:
                 return x, (
                     _Problem("fn returns a tensor from outside whose array it replaced")
-                    if a.__class__ is Traced
+                    if a.__class__ is Traced or a.__class__ is DeviceTraced
                     else _Const(x)
                 )
             if _grad_slot.__get__(x) is not None:
@@ -138,11 +140,11 @@ def _unwrapped(x: Any, tracer: _Tracer, template: list) -> Any:
                     "fn returns a tensor with a recorded graph, which a replay can't give "
                     "(call backward() inside fn, or return loss.detach())"
                 )
-            if a.__class__ is not Traced or a._slot is None:
+            if not _is_traced(a):
                 return x, _Fresh(_plain(a), x._requires_grad)
             slots.append(a._slot)
             return x, _Out(a._slot, x._requires_grad, x._node is RELEASED)
-        if x.__class__ is Traced:
+        if x.__class__ is Traced or x.__class__ is DeviceTraced:
             if x._slot is None:
                 return _plain(x), _Problem("fn returns an array minigrad.jit did not record")
             slots.append(x._slot)
@@ -153,7 +155,7 @@ def _unwrapped(x: Any, tracer: _Tracer, template: list) -> Any:
         if isinstance(x, dict):
             pairs = {k: walk(v) for k, v in x.items()}
             return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
-        if isinstance(x, np.ndarray):
+        if isinstance(x, np.ndarray) or backend.is_device_array(x):
             return x, _Fresh(x, None)
         return x, _Const(x)
 
@@ -161,6 +163,11 @@ def _unwrapped(x: Any, tracer: _Tracer, template: list) -> Any:
     template.append(shape)
     template.extend(slots)
     return plain
+
+
+def _is_traced(a: Any) -> bool:
+    """Whether `a` is an array the trace recorded (a slot of the program)."""
+    return (a.__class__ is Traced and a._slot is not None) or a.__class__ is DeviceTraced
 
 
 def _problems(template: Any) -> list[str]:

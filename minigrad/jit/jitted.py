@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from ..backend import is_device_array
 from ..tensor import Tensor, grad_mode
 from . import traced
 from .capture import _trace
@@ -22,14 +23,16 @@ MAX_TRACES = 8  # programs (and retraces) per input signature before running eag
 
 
 def _signature(args: tuple, kwargs: dict) -> tuple:
-    """What a program is keyed on: each tensor's shape, dtype, strides and autograd status, other
-    arguments by value, and the grad mode."""
+    """What a program is keyed on: each tensor's shape, dtype, strides, autograd status and GPU (if on
+    one), other arguments by value, and the grad mode."""
     parts: list[Any] = [grad_mode.enabled]
     for name, a in itertools.chain(enumerate(args), sorted(kwargs.items())) if kwargs else enumerate(args):
         if isinstance(a, Tensor):
             x = _array_slot.__get__(a)
             if x.__class__ is not _ndarray:
-                raise NotCapturable(f"a {type(x).__module__} array: minigrad.jit captures numpy arrays only")
+                if not is_device_array(x):
+                    raise NotCapturable(f"a {type(x).__module__} array: minigrad.jit captures numpy and cupy arrays")
+                parts.append(x.device.id)  # a program runs on its inputs' GPU
             parts.append((name, x.shape, x.dtype, x.strides, a._requires_grad, a._node is None))
         else:
             hash(a)

@@ -28,10 +28,10 @@ _grad_slot = Tensor.__dict__["grad"]
 def _get_array(t: Tensor) -> Any:
     a = _array_slot.__get__(t)
     tracer = traced._tracer
-    if tracer is None or a.__class__ is Traced:
+    if tracer is None or a.__class__ is Traced or a.__class__ is traced.DeviceTraced:
         return a
-    if a.__class__ is not _ndarray:
-        _stop(f"fn reads a {type(a).__module__}.{type(a).__name__} array: minigrad.jit captures numpy arrays only")
+    if a.__class__ is not _ndarray and not backend.is_device_array(a):
+        _stop(f"fn reads a {type(a).__module__}.{type(a).__name__} array: minigrad.jit captures numpy and cupy arrays")
         return a
     key = id(t)
     what: Any
@@ -106,7 +106,7 @@ def _traced_step(original: Callable) -> Callable:
         handed: list[tuple[dict, str, Any, Traced]] = []
         for _, st in states:
             for key, value in st.items():
-                if value.__class__ is _ndarray:
+                if value.__class__ is _ndarray or backend.is_device_array(value):
                     wrapped = tracer.source(value, "state", (st, key))
                     st[key] = wrapped
                     handed.append((st, key, value, wrapped))
@@ -127,11 +127,11 @@ def _settle_state(tracer: _Tracer, opt: Optimizer, states: tuple, before: dict) 
         _stop("the optimizer made new state in this call")
     for _, st in states:
         for key, value in st.items():
-            if value.__class__ is Traced:
+            if value.__class__ is Traced or value.__class__ is traced.DeviceTraced:
                 if value._slot is not None and traced._tracer is tracer:
                     tracer.state_set.append((st, key, value._slot))
                 st[key] = _plain(value)
-            elif value is not before[(id(st), key)] and value.__class__ is not _ndarray:
+            elif value is not before[(id(st), key)] and not backend.is_array(value):
                 _stop(
                     f"the optimizer's state {key!r} is a Python value that changes each step ({value!r}); "
                     "keep it in an array"
@@ -197,7 +197,7 @@ def _owner(array: Any) -> Any:
 
 def _traced_written(array: Any) -> None:
     tracer = traced._tracer
-    if tracer is not None and array.__class__ is Traced:
+    if tracer is not None and (array.__class__ is Traced or array.__class__ is traced.DeviceTraced):
         tracer.steps.append(("do", _written, (tracer.encode(array),), {}, []))
     _written(_plain(array))
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import backend
 from ..tensor import RELEASED, Tensor, make, next_seq
 from .patches import _REGISTRIES, _hyper
 from .traced import NotCapturable, _base_of, _broadcast, _ndarray, _Ref, _tensors_in, _Tracer
@@ -137,6 +138,7 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
         inputs = "args" if tracer.only_tensors else "_tensors_in(args, kwargs)"
         lines.append("    " + "".join(f"a{i}, " for i in range(len(tracer.args))) + f"= {inputs}")
     lines += _guard_lines(tracer, n.const)
+    start = len(lines)
     for slot, kind, what in tracer.sources:
         lines += _read_source(slot, kind, what, tracer.raws[slot], n.const)
     for step in tracer.steps:
@@ -150,6 +152,9 @@ def _generate(tracer: _Tracer, effects: list, template: Any, escaping: set[int])
         else:
             lines.append(f"    {n.const(target[0])}[{target[1]!r}] = {value}")
     lines.append(f"    return {n.render(template)}")
+    if tracer.device is not None:  # a cupy program computes on its arrays' GPU, whichever is current
+        device = n.const(backend.cupy().cuda.Device)
+        lines[start:] = [f"    with {device}({tracer.device}):", *("    " + line for line in lines[start:])]
     return Program("\n".join(lines) + "\n", n.names)
 
 
@@ -212,12 +217,20 @@ def _constants(tracer: _Tracer, escaping: set[int]) -> set[int]:
         _, fn, args, kwargs, outs, *_ = step
         if any(k in escaping or tracer.root[k] in written or tracer.root[k] in escaping for k in outs):
             continue
-        if _refs((args[1:] if fn in _SHAPE_ONLY else args, kwargs)) <= found:
+        if _refs((args[1:] if _shape_only(fn) else args, kwargs)) <= found:
             found.update(outs)
     return found
 
 
 _SHAPE_ONLY = (np.ones_like, np.zeros_like, np.full_like)  # their first argument gives only a shape and dtype
+
+
+def _shape_only(fn: Any) -> bool:
+    """Whether fn is numpy's or cupy's ones_like, zeros_like or full_like."""
+    if fn in _SHAPE_ONLY:
+        return True
+    cp = backend.cupy() if backend.gpu_in_use() else None
+    return cp is not None and fn in (cp.ones_like, cp.zeros_like, cp.full_like)
 
 
 def _refs(x: Any) -> set[int]:
@@ -233,10 +246,12 @@ def _refs(x: Any) -> set[int]:
     return set()
 
 
-def _read_source(slot: int, kind: str, what: Any, raw: np.ndarray, const: Callable[[Any], str]) -> list[str]:
+def _read_source(slot: int, kind: str, what: Any, raw: Any, const: Callable[[Any], str]) -> list[str]:
     """The lines reading an array the program gets from outside, with the guards it needs."""
     v = f"v{slot}"
     layout = f"{v}.shape != {raw.shape!r} or {v}.dtype != {const(raw.dtype)} or {v}.strides != {raw.strides!r}"
+    if backend.is_device_array(raw):
+        layout += f" or {v}.device.id != {raw.device.id}"
     if kind == "arg":
         return [f"    {v} = a{what}.array"]
     if kind == "copy":
@@ -259,16 +274,13 @@ def _read_source(slot: int, kind: str, what: Any, raw: np.ndarray, const: Callab
 
 def _reusable(fn: Any, kwargs: dict, slot: int, escaping: set[int], tracer: _Tracer) -> bool:
     """Whether a step may write its result into the array it made at trace time, call after call:
-    a ufunc's fresh result that never leaves the program."""
+    a (numpy or cupy) ufunc's fresh result that never leaves the program."""
     raw = tracer.raws[slot]
-    return (
-        isinstance(fn, np.ufunc)
-        and "out" not in kwargs
-        and raw.__class__ is _ndarray
-        and _base_of(raw) is None
-        and slot not in escaping
-        and tracer.root[slot] == slot
-    )
+    if "out" in kwargs or slot in escaping or tracer.root[slot] != slot:
+        return False
+    if isinstance(fn, np.ufunc):
+        return raw.__class__ is _ndarray and _base_of(raw) is None
+    return tracer.device is not None and isinstance(fn, backend.cupy().ufunc) and raw.base is None
 
 
 def _short(value: Any) -> str:
@@ -279,7 +291,7 @@ def _short(value: Any) -> str:
     name = getattr(value, "__name__", None)
     if isinstance(name, str) and name.isidentifier():
         return name.strip("_") + "_"
-    return "k"
+    return "c" if backend.is_device_array(value) else "k"
 
 
 def _same(a: Any, b: Any) -> bool:

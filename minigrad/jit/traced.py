@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # imported when a trace starts (nn and optim come after this 
 
 _ndarray = np.ndarray
 _base_of = np.ndarray.base.__get__  # the C-level .base, past Traced's own property
+DeviceTraced: Any = None  # a cupy array seen by a trace (minigrad.jit.device sets it)
 
 
 class NotCapturable(Exception):
@@ -140,7 +141,8 @@ class _Tracer:
 
     def __init__(self, args: tuple, kwargs: dict):
         self.raws: list[Any] = []  # slot -> its plain array at trace time
-        self.wrapped: list[Traced] = []  # slot -> the Traced array handed to fn
+        self.wrapped: list[Any] = []  # slot -> the Traced (or DeviceTraced) array handed to fn
+        self.device: int | None = None  # the GPU of the cupy arrays traced (a program runs on one)
         self.root: list[int] = []  # slot -> the slot whose memory it is (itself, or what it views)
         self.by_id: dict[int, int] = {}  # id(plain array) -> slot
         self.sources: list[tuple[int, str, Any]] = []  # (slot, kind, what) for arrays fn got from outside
@@ -162,12 +164,16 @@ class _Tracer:
         self.bindings: list[tuple[Any, str | None, Any]] = []  # (closure cell or globals, name, value)
 
     # -- slots
-    def new_slot(self, raw: Any, root: int | None = None) -> Traced:
+    def new_slot(self, raw: Any, root: int | None = None) -> Any:
         k = len(self.raws)
         if root is None:
             root = self._root_of(raw, k)
-        wrapped = raw.view(Traced)
-        wrapped._slot, wrapped._raw = k, raw
+        if raw.__class__ is _ndarray or not backend.is_device_array(raw):
+            wrapped = raw.view(Traced)
+            wrapped._slot, wrapped._raw = k, raw
+        else:
+            wrapped = DeviceTraced(k, raw)
+            self._on_device(raw.device.id)
         self.raws.append(raw)
         self.wrapped.append(wrapped)
         self.root.append(root)
@@ -175,6 +181,9 @@ class _Tracer:
         return wrapped
 
     def _root_of(self, raw: Any, k: int) -> int:
+        if raw.__class__ is not _ndarray and backend.is_device_array(raw):  # a cupy view's base is what owns it
+            found = self.by_id.get(id(raw.base))
+            return k if found is None else self.root[found]
         base = _base_of(raw)
         while base is not None:
             found = self.by_id.get(id(base))
@@ -185,7 +194,13 @@ class _Tracer:
             base = _base_of(base)
         return k
 
-    def source(self, raw: Any, kind: str, what: Any) -> Traced:
+    def _on_device(self, device: int) -> None:
+        if self.device is None:
+            self.device = device
+        elif device != self.device:
+            _stop(f"fn uses arrays on cuda:{self.device} and cuda:{device}: a program runs on one GPU")
+
+    def source(self, raw: Any, kind: str, what: Any) -> Any:
         wrapped = self.new_slot(raw, len(self.raws))
         slot = wrapped._slot
         assert slot is not None
@@ -197,7 +212,7 @@ class _Tracer:
     # -- arguments of a step
     def encode(self, x: Any) -> Any:
         cls = x.__class__
-        if cls is Traced and x._slot is not None:
+        if (cls is Traced and x._slot is not None) or cls is DeviceTraced:
             return _Ref(x._slot)
         if cls is tuple or cls is list:
             return cls(self.encode(v) for v in x)
@@ -205,6 +220,8 @@ class _Tracer:
             return {k: self.encode(v) for k, v in x.items()}
         if isinstance(x, np.ndarray):
             return self._untracked(x)
+        if backend.is_device_array(x):
+            return self._device_constant(x)
         if isinstance(x, slice):
             return slice(self.encode(x.start), self.encode(x.stop), self.encode(x.step))
         return x
@@ -221,6 +238,16 @@ class _Tracer:
             if slot is not None:
                 return _Ref(self._view_of(x, slot))
             base = _base_of(base)
+        return x
+
+    def _device_constant(self, x: Any) -> Any:
+        """A cupy array fn did not get from a recorded step: a constant, unless it shares memory
+        with a recorded one (which a replay could not rebuild)."""
+        known = self.by_id.get(id(x))
+        if known is not None:
+            return _Ref(known)
+        if x.base is not None and id(x.base) in self.by_id:
+            raise NotCapturable("fn computes on a view of a cupy array made where minigrad.jit can't see it")
         return x
 
     def _view_of(self, x: np.ndarray, slot: int) -> int:
@@ -271,6 +298,8 @@ def _plain(x: Any) -> Any:
     cls = x.__class__
     if cls is Traced:
         return x._raw if x._raw is not None else _ndarray.view(x, _ndarray)
+    if cls is DeviceTraced:
+        return x._raw
     if cls is tuple or cls is list:
         return cls(_plain(v) for v in x)
     if cls is slice:
@@ -310,10 +339,12 @@ def _record(tracer: _Tracer, fn: Callable, args: tuple, kwargs: dict, result: An
         if result is None or out is None:
             return result
         return out[0] if isinstance(out, tuple) and len(out) == 1 else out
-    if isinstance(result, (list, tuple)) and result and all(isinstance(r, np.ndarray) for r in result):
+    if isinstance(result, (list, tuple)) and result and all(_is_array(r) for r in result):
         raws = list(result)
     elif isinstance(result, (np.ndarray, np.generic)):
         raws = [np.asarray(result)]
+    elif backend.is_device_array(result):
+        raws = [result]
     else:  # a Python value (np.array_equal, np.shares_memory, ...): fn may branch on it
         tracer.guard(fn, args, kwargs, result, f"{getattr(fn, '__name__', fn)}()")
         return result
@@ -337,7 +368,11 @@ def _record(tracer: _Tracer, fn: Callable, args: tuple, kwargs: dict, result: An
     return wrapped[0]
 
 
-def _read_value(plain: Callable, array: Traced, *args: Any) -> Any:
+def _is_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray) or backend.is_device_array(x)
+
+
+def _read_value(plain: Callable, array: Any, *args: Any) -> Any:
     """A Python value read from an array (``item()``, ``float()``, ...): computed, and guarded."""
     value = plain(_plain(array), *_plain(args))
     tracer = _tracer
