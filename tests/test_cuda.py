@@ -8,11 +8,14 @@ cupy that reports two GPUs and enforces cupy's device rules (see docs/backends.m
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
+from test_jit import batches, linear_model, simple_net, training_step
 
 import minigrad as mg
 from minigrad import nn
@@ -413,3 +416,114 @@ def test_gradient_on_the_wrong_device_is_an_error():
     y = mg.tensor(A, device="cuda", requires_grad=True) * 2
     with pytest.raises(RuntimeError, match="gradient is on cpu, but the output is on cuda:0"):
         y.backward(mg.ones(3, 4))
+
+
+# ---- minigrad.jit on a GPU: captured and replayed on the inputs' device, bit for bit --------------
+def _jitted_loop(device: str, make_model, opt_func, lr: float, jitted: bool):
+    """(parameters, losses, the jitted step, how often fn's Python ran) for 12 steps on 4 batches, the
+    learning rate halved after 6 (a schedule: one retrace)."""
+    data = [(xb.to(device), yb.to(device)) for xb, yb in batches(4, bs=16)]
+    model, params = make_model()
+    for p in params:
+        p.data = p.to(device)
+    opt = opt_func(params, lr=lr)
+    step, calls = training_step(model, opt), []
+
+    def counted(xb, yb):
+        calls.append(1)
+        return step(xb, yb)
+
+    run = mg.jit(counted) if jitted else counted
+    losses = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # nothing falls back to eager
+        for i in range(12):
+            opt.lr = lr * 0.5 ** (i // 6)
+            losses.append(run(*data[i % 4]))
+    return [p.numpy() for p in params], losses, run, len(calls)
+
+
+@pytest.mark.parametrize("opt_func, lr", [(SGD, 1.0), (Adam, 1e-2)], ids=["sgd", "adam"])
+@pytest.mark.parametrize("make_model", [linear_model, simple_net], ids=["linear", "simple_net"])
+@pytest.mark.parametrize("device", ON_GPUS)
+def test_a_jitted_training_loop_is_bit_identical_to_eager(device, make_model, opt_func, lr):
+    params_e, losses_e, _, _ = _jitted_loop(device, make_model, opt_func, lr, jitted=False)
+    params_j, losses_j, run, calls = _jitted_loop(device, make_model, opt_func, lr, jitted=True)
+    assert calls == 3  # eager, traced, replayed; traced again when the rate changed, replayed
+    assert re.search(rf"with Device_\d+\({device[-1]}\):", str(run.program))  # replays on the inputs' GPU
+    for a, b in zip(params_e, params_j):
+        assert np.array_equal(a, b)
+    for a, b in zip(losses_e, losses_j):
+        assert b.device == device and b.requires_grad == a.requires_grad
+        assert np.array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("device", ON_GPUS)
+def test_a_jitted_function_on_a_gpu_guards_values_read_and_replaced_parameters(device):
+    model = nn.Linear(3, 1, device=device)
+    model.weight.data, model.bias.data = mg.ones(1, 3, device=device), mg.zeros(1, device=device)
+
+    def fn(x):
+        out = model(x).detach()
+        return out * 2 if x.sum().item() > 0 else out * -1
+
+    run = mg.jit(fn)
+    pos, neg = mg.ones(2, 3, device=device), mg.full((2, 3), -1.0, device=device)
+    for _ in range(3):
+        assert run(pos).tolist() == [[6.0], [6.0]]
+    assert run.program is not None
+    assert run(neg).tolist() == [[3.0], [3.0]]  # the guard on .item() fails: traced again
+    model.weight = nn.Parameter(mg.full((1, 3), 2.0, device=device))
+    result = run(pos)
+    assert result.tolist() == [[12.0], [12.0]] and result.device == device
+
+
+@needs_two
+def test_a_jitted_function_keys_its_programs_on_the_inputs_gpu():
+    calls = []
+
+    def fn(x):
+        calls.append(1)
+        return (x * 2).sum()
+
+    run = mg.jit(fn)
+    for device in ("cuda:0", "cuda:1", "cuda:0", "cuda:1", "cuda:0", "cuda:1"):
+        result = run(mg.ones(3, device=device))
+        assert result.device == device and result.item() == 6.0
+    assert len(calls) == 4  # eager then traced on each GPU, then a replay on each
+
+
+@needs_two
+def test_a_function_computing_on_two_gpus_runs_eagerly_with_a_warning():
+    run = mg.jit(lambda a, b: (a * 2, b + 1))
+    a, b = mg.ones(2, device="cuda:0"), mg.ones(2, device="cuda:1")
+    run(a, b)
+    with pytest.warns(RuntimeWarning, match="cuda:0 and cuda:1: a program runs on one GPU"):
+        twice, plus = run(a, b)
+    assert twice.device == "cuda:0" and plus.device == "cuda:1" and run.program is None
+    assert twice.tolist() == [2.0, 2.0] and plus.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("device", ON_GPUS)
+def test_a_trace_given_up_on_a_gpu_finishes_eagerly_and_leaves_plain_arrays(device):
+    results = []
+    for jitted in (False, True):
+        mg.manual_seed(0)
+        w = mg.ones(3, device=device, requires_grad=True)
+        opt = Adam([w], lr=0.1)
+
+        def fn(x):
+            loss = (x * w + mg.randn(3, device=device)).pow(2).sum()  # random numbers: the trace is given up here
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss.detach()
+
+        run = mg.jit(fn) if jitted else fn
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            losses = [run(mg.full((3,), float(i), device=device)).item() for i in range(4)]
+        assert sum("random" in str(c.message) for c in caught) == jitted  # said once
+        assert all(type(a) is mg.backend.cupy().ndarray for a in (w.array, *opt.state[w].values()))
+        results.append((losses, w.tolist()))
+    assert results[0] == results[1]

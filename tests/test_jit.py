@@ -334,7 +334,7 @@ def test_learner_with_jit_gives_the_same_figures():
 
 
 @pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")
-def test_on_cuda_the_step_runs_eagerly_with_the_same_results():
+def test_on_cuda_the_step_is_captured_with_the_same_results():
     data = [(xb.to("cuda"), yb.to("cuda")) for xb, yb in batches(4)]
 
     def on_cuda():
@@ -344,8 +344,10 @@ def test_on_cuda_the_step_runs_eagerly_with_the_same_results():
         return model, params
 
     eager = train(on_cuda, data, jitted=False)
-    with pytest.warns(RuntimeWarning, match="numpy arrays only"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing falls back to eager
         jitted = train(on_cuda, data, jitted=True)
+    assert jitted[2].program is not None and "with Device_" in str(jitted[2].program)
     assert_same(eager, jitted)
 
 

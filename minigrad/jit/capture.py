@@ -61,9 +61,9 @@ def _settle(tracer: _Tracer) -> list:
     """Put plain arrays back where the trace left Traced ones; the effects fn had on tensors from
     outside, as ("array" | "grad", tensor, slot or None), or a string saying why one can't be replayed."""
     effects: list = []
-    for t, a in reversed(tracer.restore):
-        if id(t) not in tracer.array_set:
-            _array_slot.__set__(t, a)
+    for t, _ in reversed(tracer.restore):
+        if id(t) not in tracer.array_set:  # its array, or what fn set after the trace was given up
+            _array_slot.__set__(t, _plain(_array_slot.__get__(t)))
     for t in tracer.array_set.values():
         a = _array_slot.__get__(t)
         if not _is_traced(a):
@@ -167,7 +167,7 @@ def _unwrapped(x: Any, tracer: _Tracer, template: list) -> Any:
 
 def _is_traced(a: Any) -> bool:
     """Whether `a` is an array the trace recorded (a slot of the program)."""
-    return (a.__class__ is Traced and a._slot is not None) or a.__class__ is DeviceTraced
+    return (a.__class__ is Traced or a.__class__ is DeviceTraced) and a._slot is not None
 
 
 def _problems(template: Any) -> list[str]:

@@ -26,7 +26,8 @@ from .traced import _apply, _ndarray, _read_value, _stop
 
 
 class DeviceTraced:
-    """A cupy array seen by a trace (slot `_slot` of the program, plain array `_raw`).
+    """A cupy array seen by a trace (slot `_slot` of the program, None once the trace was given up;
+    plain array `_raw`).
 
     ``xp`` is the recording stand-in for cupy that :func:`minigrad.backend.array_module` hands out for it.
     """
@@ -37,7 +38,7 @@ class DeviceTraced:
     xp: Any = None
     math: Any = None
 
-    def __init__(self, slot: int, raw: Any):
+    def __init__(self, slot: int | None, raw: Any):
         self._slot, self._raw = slot, raw
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:

@@ -28,8 +28,12 @@ _grad_slot = Tensor.__dict__["grad"]
 def _get_array(t: Tensor) -> Any:
     a = _array_slot.__get__(t)
     tracer = traced._tracer
-    if tracer is None or a.__class__ is Traced or a.__class__ is traced.DeviceTraced:
+    if tracer is None or a.__class__ is Traced:
         return a
+    if a.__class__ is traced.DeviceTraced:
+        if a._slot is not None:
+            return a
+        a = a._raw  # left by a trace given up: its array is read afresh
     if a.__class__ is not _ndarray and not backend.is_device_array(a):
         _stop(f"fn reads a {type(a).__module__}.{type(a).__name__} array: minigrad.jit captures numpy and cupy arrays")
         return a
@@ -98,8 +102,11 @@ def _traced_step(original: Callable) -> Callable:
     @functools.wraps(original)
     def step(self: Optimizer) -> None:
         tracer = traced._tracer
-        if tracer is None:
-            return original(self)
+        if tracer is None:  # a trace given up: fn runs on, its state left plain
+            original(self)
+            for st in self.state.values():
+                st.update({key: _plain(value) for key, value in st.items() if value.__class__ is traced.DeviceTraced})
+            return None
         states = tuple(self.state.items())
         tracer.optimizers[id(self)] = (self, _hyper(self), tuple((p, st, tuple(st)) for p, st in states))
         before = {(id(st), key): value for _, st in states for key, value in st.items()}

@@ -212,8 +212,10 @@ class _Tracer:
     # -- arguments of a step
     def encode(self, x: Any) -> Any:
         cls = x.__class__
-        if (cls is Traced and x._slot is not None) or cls is DeviceTraced:
+        if (cls is Traced or cls is DeviceTraced) and x._slot is not None:
             return _Ref(x._slot)
+        if cls is DeviceTraced:
+            return self._device_constant(x._raw)
         if cls is tuple or cls is list:
             return cls(self.encode(v) for v in x)
         if cls is dict:
@@ -320,8 +322,10 @@ def _apply(fn: Callable, args: tuple, kwargs: dict, in_place: bool = False) -> A
     """fn on the plain arrays, recorded when a trace is running; its result as Traced arrays."""
     result = fn(*_plain(args), **_plain(kwargs))
     tracer = _tracer
-    if tracer is None:
-        return result
+    if tracer is None:  # a trace given up (or an array left from one) runs on eagerly
+        if result.__class__ is _ndarray or not backend.is_device_array(result):
+            return result
+        return DeviceTraced(None, result)  # cupy's own functions would refuse a mix of plain and traced arrays
     try:
         return _record(tracer, fn, args, kwargs, result, in_place or result is None)
     except NotCapturable as e:
