@@ -61,7 +61,7 @@ def _settle(tracer: _Tracer) -> list:
     """Put plain arrays back where the trace left Traced ones; the effects fn had on tensors from
     outside, as ("array" | "grad", tensor, slot or None), or a string saying why one can't be replayed."""
     effects: list = []
-    for t, _ in reversed(tracer.restore):
+    for t in reversed(tracer.restore):
         if id(t) not in tracer.array_set:  # its array, or what fn set after the trace was given up
             _array_slot.__set__(t, _plain(_array_slot.__get__(t)))
     for t in tracer.array_set.values():

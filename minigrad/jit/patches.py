@@ -51,7 +51,7 @@ def _get_array(t: Tensor) -> Any:
         if t._node is not None:
             _stop(f"fn reads a tensor of shape {t.shape} with a graph recorded outside it")
             return a
-        tracer.restore.append((t, a))
+        tracer.restore.append(t)
     wrapped = tracer.source(a, kind, what)
     _array_slot.__set__(t, wrapped)
     return wrapped

@@ -153,7 +153,7 @@ class _Tracer:
         self.args = {id(t): i for i, t in enumerate(_tensors_in(args, kwargs))}
         self.only_tensors = not kwargs and len(self.args) == len(args)  # fn(t0, t1, ...): args are the inputs
         self.created: set[int] = set()  # ids of tensors made during the trace
-        self.restore: list[tuple[Tensor, Any]] = []  # (tensor, its plain array), put back at the end
+        self.restore: list[Tensor] = []  # tensors from outside whose arrays fn got traced: made plain at the end
         self.array_set: dict[int, Tensor] = {}  # tensors from outside whose .array fn replaced
         self.grad_read: dict[int, tuple[Tensor, bool, bool]] = {}  # id -> (tensor, .grad was None, requires_grad)
         self.grad_set: dict[int, Tensor] = {}
