@@ -5,12 +5,16 @@ from __future__ import annotations
 import tracemalloc
 import warnings
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 from shared_data import SAMPLE, needs_sample
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.jit.program import numbers_converted
 from minigrad.nn.functional import mnist_loss
 from minigrad.optim import SGD, Adam
 
@@ -372,3 +376,47 @@ def test_a_closure_variable_rebound_to_a_new_tensor_is_read_anew():
         assert run(x).item() == 3.0
     weights = mg.tensor([5.0, 5.0])  # noqa: F841  (read by model, through its closure)
     assert run(x).item() == 10.0
+
+
+_UFUNCS = [
+    np.add, np.subtract, np.multiply, np.true_divide, np.floor_divide, np.remainder, np.power, np.maximum, np.fmin,
+    np.arctan2, np.hypot, np.equal, np.less, np.greater_equal, np.logical_and, np.bitwise_xor, np.negative,
+]  # fmt: skip
+_NUMBERS = st.one_of(
+    st.integers(-(2**64), 2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(width=16) | st.floats(min_value=-1e-40, max_value=1e-40),
+    st.sampled_from([np.float32(0.1), np.float64(-0.0), np.int8(-3), np.uint8(200), np.float16(65504)]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    fn=st.sampled_from([*_UFUNCS, np.where]),
+    array=hnp.arrays(
+        st.sampled_from(["float16", "float32", "float64", "int8", "int32", "int64", "uint8", "uint64", "bool"]),
+        hnp.array_shapes(max_dims=2, max_side=3),
+    ),
+    number=_NUMBERS,
+    number_first=st.booleans(),
+)
+def test_a_number_converted_once_gives_numpys_own_result(fn, array, number, number_first):
+    """A replay hands numbers to numpy as 0-d arrays of the dtype numpy would convert them to: the
+    result must be the same bits, with the same dtype, as numpy's from the number itself."""
+    operands = (number, array) if number_first else (array, number)
+    if fn is np.where:
+        operands = (array.astype(bool), *operands)
+    elif fn.nin == 1:
+        operands = operands[:1]
+    kinds = [a.dtype if isinstance(a, np.ndarray | np.generic) else type(a) for a in operands]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = fn(*operands)
+        except (TypeError, ValueError, OverflowError):  # no such loop, or the number does not fit: no program
+            return
+        converted = numbers_converted(fn, operands, kinds, None, "same_kind")
+        got = fn(*converted)
+    assert all(isinstance(c, np.ndarray) or type(c) is int for c, a in zip(converted, operands) if a is number)
+    assert np.asarray(got).dtype == np.asarray(expected).dtype
+    assert np.asarray(got).tobytes() == np.asarray(expected).tobytes()

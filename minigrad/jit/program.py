@@ -8,17 +8,14 @@ import itertools
 import math
 import types
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .. import backend
 from ..tensor import RELEASED, Tensor, make, next_seq
-from .patches import _REGISTRIES, _hyper
+from .patches import _REGISTRIES
 from .traced import NotCapturable, _base_of, _broadcast, _ndarray, _Ref, _tensors_in, _Tracer
-
-if TYPE_CHECKING:  # imported when a trace starts (nn and optim come after this package)
-    from ..optim.optimizers import Optimizer
 
 
 class Stale(Exception):
@@ -76,7 +73,7 @@ class _Names:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {
             "Stale": Stale, "_same": _same, "_tensor": _tensor, "make": make, "_grad_is": _grad_is,
-            "_optimizer_holds": _optimizer_holds, "_tensors_in": _tensors_in,
+            "_tensors_in": _tensors_in,
         }  # fmt: skip
         self._by_id: dict[int, str] = {}
         self.folded: dict[int, Any] = {}  # slot -> its value, the same on every call
@@ -178,7 +175,13 @@ def _guard_lines(tracer: _Tracer, const: Callable[[Any], str]) -> list[str]:
             "        raise Stale('a tensor, module or function fn reaches through a closure or global was rebound')"
         )
     for opt, hyper, states in tracer.optimizers.values():
-        lines.append(f"    if not _optimizer_holds({const(opt)}, {const(hyper)}, {const(states)}):")
+        o = const(opt)
+        now = "".join(f"{o}.{k}, " if k.isidentifier() else f"getattr({o}, {k!r}), " for k in opt.defaults)
+        tests = [f"({now}) != {const(hyper)}", f"len({o}.state) != {len(states)}"]
+        tests += [
+            f"{o}.state.get({const(p)}) is not {const(st)} or len({const(st)}) != {len(keys)}" for p, st, keys in states
+        ]
+        lines.append(f"    if {' or '.join(tests)}:")
         lines.append("        raise Stale('the optimizer\\'s hyperparameters (lr, ...) or state changed')")
     return lines
 
@@ -195,6 +198,8 @@ def _step_lines(step: tuple, tracer: _Tracer, escaping: set[int], n: _Names) -> 
         return []
     if fn is np.broadcast_to and kind == "call" and not kwargs:  # its checks were made by the trace
         fn, args = _broadcast, (args[0], tracer.raws[outs[0]].shape, tracer.raws[outs[0]].strides)
+    if isinstance(fn, np.ufunc) or fn is np.where:
+        args = _numbers_as_arrays(fn, args, kwargs, tracer)
     if kind == "call" and len(outs) == 1 and _reusable(fn, kwargs, outs[0], escaping, tracer):
         kwargs = {**kwargs, "out": tracer.raws[outs[0]]}
     call = n.call(fn, args, kwargs)
@@ -203,6 +208,68 @@ def _step_lines(step: tuple, tracer: _Tracer, escaping: set[int], n: _Names) -> 
     if listed and listed[0]:
         return [f"    {''.join(f'v{k}, ' for k in outs)}= {call}"]
     return [f"    v{outs[0]} = {call}"]
+
+
+_WEAK_NUMBERS = np.lib.NumpyVersion(np.__version__) >= "2.0.0"  # NEP 50: a Python number takes the arrays' dtype
+_NUMBER_TYPES = (int, float, complex)
+_UFUNC_OPTIONS = {"out", "casting"}
+
+
+def _numbers_as_arrays(fn: Any, args: tuple, kwargs: dict, tracer: _Tracer) -> tuple:
+    """A ufunc's (or ``where``'s) operands with each Python number or numpy scalar among them made a
+    read-only 0-d array of the dtype the call converts it to: the same values, which numpy then
+    need not convert again on every replay (a 0-d array operand costs half a Python float's time)."""
+    count = 3 if fn is np.where else fn.nin
+    operands = args[:count]
+    if not _WEAK_NUMBERS or len(operands) < count or not set(kwargs) <= _UFUNC_OPTIONS:
+        return args
+    kinds = [_operand_kind(a, tracer) for a in operands]
+    if any(k is None for k in kinds) or all(a.__class__ is _Ref for a in operands):
+        return args
+    out = kwargs.get("out")
+    outs = tuple(tracer.raws[r.k].dtype for r in out) if out is not None else None
+    return numbers_converted(fn, operands, kinds, outs, kwargs.get("casting", "same_kind")) + tuple(args[count:])
+
+
+def numbers_converted(fn: Any, operands: tuple, kinds: list, outs: tuple | None, casting: str) -> tuple:
+    """`operands` of ufunc `fn` (or ``where``), their numbers converted by :func:`_as_operand` to the
+    dtype of the loop numpy picks (`kinds`: each operand's dtype, or the type of a Python number)."""
+    try:
+        if fn is np.where:
+            common = np.result_type(*[k if isinstance(k, np.dtype) else a for a, k in zip(operands[1:], kinds[1:])])
+            loop: tuple = (np.dtype(bool), common, common)
+        else:
+            loop = fn.resolve_dtypes((*kinds, *(outs or (None,) * fn.nout)), casting=casting)
+    except (TypeError, ValueError):
+        return operands
+    return tuple(
+        a if isinstance(k, np.dtype) and not isinstance(a, np.generic) else _as_operand(a, dtype)
+        for a, k, dtype in zip(operands, kinds, loop)
+    )
+
+
+def _operand_kind(a: Any, tracer: _Tracer) -> Any:
+    """What NEP 50 promotes an operand as: an array's or numpy scalar's dtype, the type of a Python
+    number (a "weak" one), or None for anything else (a device array, a bool, an object)."""
+    if a.__class__ is _Ref:
+        raw = tracer.raws[a.k]
+        return raw.dtype if raw.__class__ is _ndarray else None
+    if a.__class__ in _NUMBER_TYPES:
+        return a.__class__
+    return a.dtype if isinstance(a, np.generic) and a.dtype.kind in "iufc" else None
+
+
+def _as_operand(value: Any, dtype: np.dtype) -> Any:
+    """`value` as numpy converts it for a loop over `dtype`: a read-only 0-d array. An int stays a
+    number where that could differ: beyond 2**53 (where going through float64 could round another
+    way), or out of an integer dtype's range (numpy compares ``int8_array < 128`` by value)."""
+    if value.__class__ is int and abs(value) >= 2**53:
+        return value
+    array = np.asarray(value).astype(dtype)
+    if value.__class__ is int and dtype.kind in "iub" and array.item() != value:
+        return value
+    array.setflags(write=False)
+    return array
 
 
 def _constants(tracer: _Tracer, escaping: set[int]) -> set[int]:
@@ -287,7 +354,8 @@ def _short(value: Any) -> str:
     if isinstance(value, Tensor):
         return "t"
     if isinstance(value, np.ndarray):
-        return "c"
+        converted = value.ndim == 0 and not value.flags.writeable  # a number converted once (float32_12)
+        return f"{value.dtype.name}_" if converted else "c"
     name = getattr(value, "__name__", None)
     if isinstance(name, str) and name.isidentifier():
         return name.strip("_") + "_"
@@ -313,9 +381,3 @@ def _tensor(array: Any, requires_grad: bool, released: bool) -> Tensor:
 
 def _grad_is(t: Tensor, was_none: bool, requires_grad: bool) -> bool:
     return (t.grad is None) is was_none and t._requires_grad is requires_grad
-
-
-def _optimizer_holds(opt: Optimizer, hyper: tuple, states: tuple) -> bool:
-    if _hyper(opt) != hyper or len(opt.state) != len(states):
-        return False
-    return all(opt.state.get(p) is st and len(opt.state[p]) == len(keys) for p, st, keys in states)

@@ -162,9 +162,8 @@ def _all_finite(grad: np.ndarray) -> bool:
     finite values (|g| > 1e19 in float32) overflow too; numpy may then warn of the overflow.
     """
     if grad.dtype.kind == "f" and grad.dtype.itemsize >= 4:
-        flat = grad.reshape(-1)
         try:
-            if math.isfinite(flat @ flat):
+            if math.isfinite(np.vdot(grad, grad)):
                 return True
         except FloatingPointError:  # np.seterr(over="raise")
             pass
