@@ -54,7 +54,7 @@ class DeviceTraced:
         return _apply(fn, inputs, kwargs, in_place=out is not None or method == "at")
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        """A numpy function given a DeviceTraced runs cupy's of the same name (recorded)."""
+        """A numpy function given a DeviceTraced runs cupy's of the same name (recorded), as cupy's arrays do."""
         try:
             fn = functools.reduce(getattr, [*func.__module__.split(".")[1:], func.__name__], DeviceTraced.xp)
         except AttributeError:
@@ -154,8 +154,7 @@ class _RecordingUfunc:
         self.ufunc = ufunc
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        in_place = kwargs.get("out") is not None or len(args) > self.ufunc.nin
-        return _apply(self.ufunc, args, kwargs, in_place=in_place)
+        return _apply(self.ufunc, args, kwargs, in_place=kwargs.get("out") is not None)
 
     def at(self, *args: Any) -> Any:
         return _apply(self.ufunc.at, args, {}, in_place=True)
@@ -174,15 +173,20 @@ class _RecordingUfunc:
 
 
 class _RecordingCupy:
-    """cupy as :func:`minigrad.backend.array_module` gives it for a DeviceTraced array: every function
-    is recorded (cupy's functions don't dispatch on a proxy), its ufuncs as :class:`_RecordingUfunc`;
-    dtypes, classes and submodules are cupy's own."""
+    """cupy (or its ``linalg`` and ``fft``) as :func:`minigrad.backend.array_module` gives it for a
+    DeviceTraced array: every function is recorded (cupy's functions don't dispatch on a proxy), its
+    ufuncs as :class:`_RecordingUfunc`; dtypes, classes and other submodules are cupy's own."""
+
+    def __init__(self, module: Any):
+        self._module = module
 
     def __getattr__(self, name: str) -> Any:
         cp = backend.cupy()
-        value = getattr(cp, name)
-        if isinstance(value, cp.ufunc) or name == "matmul":
+        value = getattr(self._module, name)
+        if isinstance(value, cp.ufunc):
             value = _RecordingUfunc(value)
+        elif self._module is cp and name in ("linalg", "fft"):
+            value = _RecordingCupy(value)
         elif name == "asnumpy":
             value = _asnumpy
         elif name in _DESCRIBE:
@@ -233,7 +237,7 @@ def _install() -> None:
                 setattr(DeviceTraced, f"__i{op}__", _operator(ufunc, in_place=True))
     for op, ufunc_name in _UNARY.items():
         setattr(DeviceTraced, f"__{op}__", _unary(getattr(cp, ufunc_name)))
-    DeviceTraced.xp = _RecordingCupy()
+    DeviceTraced.xp = _RecordingCupy(cp)
     DeviceTraced.math = backend.BackendMath(DeviceTraced.xp)
 
 
