@@ -234,6 +234,7 @@ def _install() -> None:
             setattr(DeviceTraced, f"__{op}__", _operator(ufunc))
             if table is _BINARY:
                 setattr(DeviceTraced, f"__r{op}__", _operator(ufunc, reflected=True))
+            if table is _BINARY and op != "matmul":  # cupy's arrays have no @=
                 setattr(DeviceTraced, f"__i{op}__", _operator(ufunc, in_place=True))
     for op, ufunc_name in _UNARY.items():
         setattr(DeviceTraced, f"__{op}__", _unary(getattr(cp, ufunc_name)))

@@ -347,7 +347,10 @@ def _reusable(fn: Any, kwargs: dict, slot: int, escaping: set[int], tracer: _Tra
         return False
     if isinstance(fn, np.ufunc):
         return raw.__class__ is _ndarray and _base_of(raw) is None
-    return tracer.device is not None and isinstance(fn, backend.cupy().ufunc) and raw.base is None
+    if tracer.device is None:
+        return False
+    cp = backend.cupy()
+    return (isinstance(fn, cp.ufunc) or fn is cp.matmul) and raw.base is None  # cupy's matmul is no ufunc
 
 
 def _short(value: Any) -> str:
