@@ -138,8 +138,8 @@ class Learner:
         ``pos = pct_start``, then falls along another to ``lr_max / div_final``; the momentum
         (SGD's ``momentum``, Adam's ``beta1``, when the optimizer has one) goes the other way,
         ``moms[0]`` to ``moms[1]`` and back to ``moms[2]``. The values of each batch are kept in
-        ``recorder.lrs`` and ``recorder.moms``. (A Learner made with ``jit=True`` runs these steps
-        eagerly, with a warning: jit guards the optimizer's hyperparameters, which change each batch.)
+        ``recorder.lrs`` and ``recorder.moms``. With ``jit=True`` every batch replays one program,
+        which reads the rate and momentum anew (docs/jit.md, *Hyperparameters*).
         """
         _check_epochs(n_epoch)
         lr_max = self.lr if lr_max is None else check_number("Learner.fit_one_cycle", "lr_max", lr_max, positive=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import tracemalloc
 import warnings
 
@@ -228,7 +229,7 @@ def test_grad_mode_is_part_of_the_key():
     assert w.grad.tolist() == [1.0, 1.0]
 
 
-def test_hyperparameter_change_retraces():
+def test_a_changed_learning_rate_is_read_by_the_replay():
     w = mg.tensor([1.0], requires_grad=True)
     opt = SGD([w], lr=1.0)
 
@@ -240,10 +241,77 @@ def test_hyperparameter_change_retraces():
     run, calls = counting(fn)
     for _ in range(3):
         run()
-    assert w.item() == 1.0 - 6.0
+    assert w.item() == 1.0 - 6.0 and len(calls) == 2
     opt.lr = 0.5
     run()
-    assert w.item() == -5.0 - 1.0
+    assert w.item() == -5.0 - 1.0 and len(calls) == 2  # replayed, with the new rate
+
+
+def test_a_hyperparameter_the_step_branches_on_retraces_when_its_truth_changes():
+    w = mg.tensor([1.0], requires_grad=True)
+    opt = SGD([w], lr=1.0)
+
+    def fn():
+        (w * 2).sum().backward()
+        opt.step()
+        opt.zero_grad()
+
+    run, calls = counting(fn)
+    for _ in range(3):
+        run()
+    opt.weight_decay = 0.5  # `if weight_decay:` now takes the other branch: g + 0.5 * w
+    run()
+    assert w.item() == -5.0 - (2.0 + 0.5 * -5.0) and len(calls) == 3
+    opt.weight_decay = 0.25  # the same branch: replayed with the new value
+    run()
+    assert w.item() == -4.5 - (2.0 + 0.25 * -4.5) and len(calls) == 3
+
+
+def test_a_users_optimizer_keeps_its_hyperparameters_guarded_by_value():
+    class Halving(SGD):
+        def _update(self, p, data, grad):
+            return grad * (float(self.lr) / 2)  # Python arithmetic the trace can't see: guarded by value
+
+    w = mg.tensor([1.0], requires_grad=True)
+    opt = Halving([w], lr=1.0)
+
+    def fn():
+        (w * 2).sum().backward()
+        opt.step()
+        opt.zero_grad()
+
+    run, calls = counting(fn)
+    for _ in range(3):
+        run()
+    opt.lr = 0.5
+    run()
+    assert w.item() == 1.0 - 3.0 - 0.5 and len(calls) == 3
+
+
+@pytest.mark.parametrize("opt_func", [SGD, Adam])
+def test_a_schedule_of_learning_rate_and_momentum_replays_one_program(opt_func):
+    from minigrad.optim.lr_scheduler import set_momentum
+
+    data = batches(3, bs=16)
+    results = []
+    for jitted in (False, True):
+        model, params = simple_net()
+        opt = opt_func(params, lr=0.1, **({"momentum": 0.9} if opt_func is SGD else {}))
+        step = training_step(model, opt)
+        run = mg.jit(step) if jitted else step
+        losses = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # no eager fallback
+            for i in range(30):
+                opt.lr = 0.1 * (1 + math.cos(math.pi * i / 30)) / 2
+                set_momentum(opt, 0.95 - 0.1 * i / 30)
+                losses.append(run(*data[i % 3]).item())
+        results.append(([p.numpy().copy() for p in params], losses, run))
+    (pe, le, _), (pj, lj, run) = results
+    assert le == lj
+    for a, b in zip(pe, pj):
+        assert np.array_equal(a, b)
+    assert [e.traces for e in run._entries.values()] == [1]
 
 
 def test_tensors_among_other_arguments_and_keywords_are_the_inputs():
@@ -335,6 +403,26 @@ def test_learner_with_jit_gives_the_same_figures():
         learn.fit(3)
         values.append((learn.recorder.values, learn.recorder.losses))
     assert values[0] == values[1]
+
+
+def test_fit_one_cycle_with_jit_replays_and_gives_the_same_figures():
+    from minigrad.data import DataLoaders, TensorDataset
+    from minigrad.learner import Learner
+
+    train_set, valid_set = (
+        TensorDataset(mg.cat([b[0] for b in d]), mg.cat([b[1] for b in d])) for d in (batches(4), batches(1, seed=1))
+    )
+    values = []
+    for jit in (False, True):
+        dls = DataLoaders.from_dsets(train_set, valid_set, batch_size=64)
+        model, _ = simple_net()
+        learn = Learner(dls, model, loss_func=mnist_loss, opt_func=Adam, lr=0.01, show=False, jit=jit)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            learn.fit_one_cycle(2)
+        values.append((learn.recorder.values, learn.recorder.losses, learn.recorder.lrs, learn.recorder.moms))
+    assert values[0] == values[1]
+    assert sum(e.traces for e in learn._step._entries.values()) == 1  # one program for every rate
 
 
 @pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")

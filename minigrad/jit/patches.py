@@ -15,6 +15,7 @@ from .. import backend, versions
 from ..random import Generator
 from ..tensor import Tensor
 from . import traced
+from .scalars import read_live
 from .traced import NotCapturable, Traced, _ndarray, _plain, _read_value, _stop, _Tracer
 
 if TYPE_CHECKING:  # imported when a trace starts (nn and optim come after this package)
@@ -108,7 +109,9 @@ def _traced_step(original: Callable) -> Callable:
                 st.update({key: _plain(value) for key, value in st.items() if value.__class__ is traced.DeviceTraced})
             return None
         states = tuple(self.state.items())
-        tracer.optimizers[id(self)] = (self, _hyper(self), tuple((p, st, tuple(st)) for p, st in states))
+        live = read_live(self)
+        fixed = tuple(k for k in self.defaults if k not in live)
+        tracer.optimizers[id(self)] = (self, fixed, _hyper(self, fixed), tuple((p, st, tuple(st)) for p, st in states))
         before = {(id(st), key): value for _, st in states for key, value in st.items()}
         handed: list[tuple[dict, str, Any, Traced]] = []
         for _, st in states:
@@ -120,6 +123,8 @@ def _traced_step(original: Callable) -> Callable:
         try:
             original(self)
         finally:
+            for name, value in live.items():
+                setattr(self, name, value)
             for st, key, value, wrapped in handed:
                 if st[key] is wrapped:
                     st[key] = value
@@ -130,7 +135,7 @@ def _traced_step(original: Callable) -> Callable:
 
 def _settle_state(tracer: _Tracer, opt: Optimizer, states: tuple, before: dict) -> None:
     """After a traced step: each state entry replaced by a computed array is an effect, put back plain."""
-    if len(opt.state) != len(states) or any(len(st) != len(keys) for _, st, keys in tracer.optimizers[id(opt)][2]):
+    if len(opt.state) != len(states) or any(len(st) != len(keys) for _, st, keys in tracer.optimizers[id(opt)][3]):
         _stop("the optimizer made new state in this call")
     for _, st in states:
         for key, value in st.items():
@@ -162,8 +167,8 @@ _module_class: Any = None  # minigrad.nn.Module, once a trace has started
 _all_finite: Any = None  # minigrad.optim.optimizers._all_finite, once a trace has started
 
 
-def _hyper(opt: Optimizer) -> tuple:
-    return tuple(getattr(opt, k) for k in opt.defaults)
+def _hyper(opt: Optimizer, names: tuple[str, ...]) -> tuple:
+    return tuple(getattr(opt, k) for k in names)
 
 
 def _traced_all_finite(grad: Any) -> bool:

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import RELEASED, Tensor, make, next_seq
+from . import scalars
 from .patches import _REGISTRIES
 from .traced import NotCapturable, _base_of, _broadcast, _ndarray, _Ref, _tensors_in, _Tracer
 
@@ -121,6 +122,8 @@ class _Names:
             return copy if x.requires_grad is None else f"_tensor({copy}, {x.requires_grad}, False)"
         if x.__class__ is _Const:
             return self.const(x.value)
+        if x.__class__ is scalars.Scalar:
+            return scalars.render(x.source, self.const)
         if x.__class__ is dict:
             return "{" + ", ".join(f"{k!r}: {self.render(v)}" for k, v in x.items()) + "}"
         return self.const(x)
@@ -174,15 +177,22 @@ def _guard_lines(tracer: _Tracer, const: Callable[[Any], str]) -> list[str]:
         lines.append(
             "        raise Stale('a tensor, module or function fn reaches through a closure or global was rebound')"
         )
-    for opt, hyper, states in tracer.optimizers.values():
+    for opt, fixed, hyper, states in tracer.optimizers.values():
         o = const(opt)
-        now = "".join(f"{o}.{k}, " if k.isidentifier() else f"getattr({o}, {k!r}), " for k in opt.defaults)
+        now = "".join(f"{o}.{k}, " if k.isidentifier() else f"getattr({o}, {k!r}), " for k in fixed)
         tests = [f"({now}) != {const(hyper)}", f"len({o}.state) != {len(states)}"]
         tests += [
             f"{o}.state.get({const(p)}) is not {const(st)} or len({const(st)}) != {len(keys)}" for p, st, keys in states
         ]
         lines.append(f"    if {' or '.join(tests)}:")
         lines.append("        raise Stale('the optimizer\\'s hyperparameters (lr, ...) or state changed')")
+    checks: dict[str, None] = {}  # each parameter's step reads them again: one check each
+    for kind, source, value in tracer.scalar_guards:
+        now = scalars.render(source, const)
+        checks[f"bool({now}) is not {value}" if kind == "truth" else f"not _same({now}, {const(value)})"] = None
+    for check in checks:
+        lines.append(f"    if {check}:")
+        lines.append("        raise Stale('a hyperparameter the optimizer branches on or converts changed')")
     return lines
 
 
@@ -300,10 +310,15 @@ def _shape_only(fn: Any) -> bool:
     return cp is not None and fn in (cp.ones_like, cp.zeros_like, cp.full_like)
 
 
+_LIVE = -1  # the slot _refs gives a hyperparameter read on each replay: never a constant
+
+
 def _refs(x: Any) -> set[int]:
     """The slots an encoded argument structure refers to."""
     if x.__class__ is _Ref:
         return {x.k}
+    if x.__class__ is scalars.Scalar:
+        return {_LIVE}
     if x.__class__ in (tuple, list):
         return set().union(*(_refs(v) for v in x)) if x else set()
     if x.__class__ is dict:

@@ -158,10 +158,13 @@ class _Tracer:
         self.grad_read: dict[int, tuple[Tensor, bool, bool]] = {}  # id -> (tensor, .grad was None, requires_grad)
         self.grad_set: dict[int, Tensor] = {}
         self.grad_owner: dict[int, Tensor] = {}  # id(a .grad tensor from outside) -> the tensor it is the grad of
-        self.optimizers: dict[int, tuple[Optimizer, tuple, tuple]] = {}
+        self.optimizers: dict[
+            int, tuple[Optimizer, tuple[str, ...], tuple, tuple]
+        ] = {}  # (opt, fixed names, values, state)
         self.state_set: list[tuple[dict, str, int]] = []
         self.module_reads: dict[tuple[int, str], tuple[Module, str, Any, tuple]] = {}  # (module, name, value, items)
         self.bindings: list[tuple[Any, str | None, Any]] = []  # (closure cell or globals, name, value)
+        self.scalar_guards: list[tuple[str, tuple, Any]] = []  # (kind, source, value) of hyperparameters read
 
     # -- slots
     def new_slot(self, raw: Any, root: int | None = None) -> Any:
@@ -292,6 +295,7 @@ def _tensors_in(args: tuple, kwargs: dict) -> list[Tensor]:
 
 
 _tracer: _Tracer | None = None  # the running trace (capture._trace starts and ends it)
+scalar_class: Any = None  # .scalars.Scalar, a hyperparameter read during a trace
 _failure: str | None = None  # why the running trace was given up
 
 
@@ -308,6 +312,8 @@ def _plain(x: Any) -> Any:
         return slice(_plain(x.start), _plain(x.stop), _plain(x.step))
     if cls is dict:
         return {k: _plain(v) for k, v in x.items()}
+    if cls is scalar_class:
+        return x.value
     return x
 
 
