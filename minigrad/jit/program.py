@@ -208,6 +208,8 @@ def _step_lines(step: tuple, tracer: _Tracer, escaping: set[int], n: _Names) -> 
         return []
     if fn is np.broadcast_to and kind == "call" and not kwargs:  # its checks were made by the trace
         fn, args = _broadcast, (args[0], tracer.raws[outs[0]].shape, tracer.raws[outs[0]].strides)
+    if isinstance(fn, np.ufunc) and tracer.device is not None:
+        fn = _cupy_ufunc(fn, args, tracer)
     if isinstance(fn, np.ufunc) or fn is np.where:
         args = _numbers_as_arrays(fn, args, kwargs, tracer)
     if kind == "call" and len(outs) == 1 and _reusable(fn, kwargs, outs[0], escaping, tracer):
@@ -218,6 +220,14 @@ def _step_lines(step: tuple, tracer: _Tracer, escaping: set[int], n: _Names) -> 
     if listed and listed[0]:
         return [f"    {''.join(f'v{k}, ' for k in outs)}= {call}"]
     return [f"    v{outs[0]} = {call}"]
+
+
+def _cupy_ufunc(fn: np.ufunc, args: tuple, tracer: _Tracer) -> Any:
+    """numpy's ufunc called on a cupy array (a hyperparameter times a state array) as cupy's of the same
+    name, which numpy hands it to: a replay skips that dispatch and may reuse the result's buffer."""
+    if any(a.__class__ is _Ref and backend.is_device_array(tracer.raws[a.k]) for a in args):
+        return getattr(backend.cupy(), fn.__name__, fn)
+    return fn
 
 
 _WEAK_NUMBERS = np.lib.NumpyVersion(np.__version__) >= "2.0.0"  # NEP 50: a Python number takes the arrays' dtype
