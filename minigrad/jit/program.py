@@ -15,7 +15,7 @@ import numpy as np
 from ..tensor import RELEASED, Tensor, make, next_seq
 from . import scalars
 from .patches import _REGISTRIES
-from .traced import NotCapturable, _base_of, _broadcast, _ndarray, _Ref, _tensors_in, _Tracer
+from .traced import NotCapturable, _base_of, _broadcast, _ndarray, _Ref, _tensors_in, _Tracer, slots_in
 
 
 class Stale(Exception):
@@ -289,30 +289,12 @@ def _constants(tracer: _Tracer, escaping: set[int]) -> set[int]:
         _, fn, args, kwargs, outs, *_ = step
         if any(k in escaping or tracer.root[k] in written or tracer.root[k] in escaping for k in outs):
             continue
-        if _refs((args[1:] if fn in _SHAPE_ONLY else args, kwargs)) <= found:
+        if slots_in((args[1:] if fn in _SHAPE_ONLY else args, kwargs)) <= found:
             found.update(outs)
     return found
 
 
 _SHAPE_ONLY = (np.ones_like, np.zeros_like, np.full_like)  # their first argument gives only a shape and dtype
-
-
-_LIVE = -1  # the slot _refs gives a hyperparameter read on each replay: never a constant
-
-
-def _refs(x: Any) -> set[int]:
-    """The slots an encoded argument structure refers to."""
-    if x.__class__ is _Ref:
-        return {x.k}
-    if x.__class__ is scalars.Scalar:
-        return {_LIVE}
-    if x.__class__ in (tuple, list):
-        return set().union(*(_refs(v) for v in x)) if x else set()
-    if x.__class__ is dict:
-        return _refs(tuple(x.values()))
-    if x.__class__ is slice:
-        return _refs((x.start, x.stop, x.step))
-    return set()
 
 
 def _read_source(slot: int, kind: str, what: Any, raw: np.ndarray, const: Callable[[Any], str]) -> list[str]:
