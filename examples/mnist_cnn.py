@@ -53,7 +53,7 @@ def simple_cnn(width: int = 16, nn=mg_nn):
 
 
 def main() -> None:
-    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.idx_folder, data_help=mnist_data.IDX_HELP)
+    p = cli.parser(__doc__.splitlines()[0], data=mnist_data.idx_folder, data_help=mnist_data.IDX_HELP, jit=True)
     p.add_argument("--epochs", type=cli.non_negative_int, default=2, help="epochs, 0 for none (default: 2)")
     p.add_argument("--lr", type=cli.positive_float, default=1e-2, help="the one cycle's top lr (default: 0.01)")
     p.add_argument("--bs", type=cli.positive_int, default=128, help="batch size (default: 128)")
@@ -87,7 +87,7 @@ def main() -> None:
     model = simple_cnn(args.width).to(args.device)
     print(model)
     print(f"Adam, fit_one_cycle up to lr {args.lr:g}, batches of {args.bs}, {args.epochs} epochs")
-    learn = Learner(dls, model, loss_func=cross_entropy, opt_func=Adam, lr=args.lr, metrics=accuracy)
+    learn = Learner(dls, model, loss_func=cross_entropy, opt_func=Adam, lr=args.lr, metrics=accuracy, jit=args.jit)
     if args.lr_find is not None:
         print(f"lr_find: valley at lr {learn.lr_find(plot=args.lr_find):.2e}, plot in {args.lr_find}")
     learn.fit_one_cycle(args.epochs)

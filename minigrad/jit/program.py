@@ -16,7 +16,7 @@ from .. import backend
 from ..tensor import RELEASED, Tensor, make, next_seq
 from . import scalars
 from .patches import _REGISTRIES
-from .traced import NotCapturable, _base_of, _broadcast, _ndarray, _Ref, _tensors_in, _Tracer
+from .traced import NotCapturable, _base_of, _broadcast, _ndarray, _Ref, _tensors_in, _Tracer, slots_in
 
 
 class Stale(Exception):
@@ -304,7 +304,7 @@ def _constants(tracer: _Tracer, escaping: set[int]) -> set[int]:
         _, fn, args, kwargs, outs, *_ = step
         if any(k in escaping or tracer.root[k] in written or tracer.root[k] in escaping for k in outs):
             continue
-        if _refs((args[1:] if _shape_only(fn) else args, kwargs)) <= found:
+        if slots_in((args[1:] if _shape_only(fn) else args, kwargs)) <= found:
             found.update(outs)
     return found
 
@@ -318,24 +318,6 @@ def _shape_only(fn: Any) -> bool:
         return True
     cp = backend.cupy() if backend.gpu_in_use() else None
     return cp is not None and fn in (cp.ones_like, cp.zeros_like, cp.full_like)
-
-
-_LIVE = -1  # the slot _refs gives a hyperparameter read on each replay: never a constant
-
-
-def _refs(x: Any) -> set[int]:
-    """The slots an encoded argument structure refers to."""
-    if x.__class__ is _Ref:
-        return {x.k}
-    if x.__class__ is scalars.Scalar:
-        return {_LIVE}
-    if x.__class__ in (tuple, list):
-        return set().union(*(_refs(v) for v in x)) if x else set()
-    if x.__class__ is dict:
-        return _refs(tuple(x.values()))
-    if x.__class__ is slice:
-        return _refs((x.start, x.stop, x.step))
-    return set()
 
 
 def _read_source(slot: int, kind: str, what: Any, raw: Any, const: Callable[[Any], str]) -> list[str]:

@@ -149,7 +149,7 @@ class _Tracer:
         self.steps: list[tuple] = []  # ("call" | "do", fn, args, kwargs, slots made | written) | ("guard", ...)
         self.keep: list[Any] = []  # arrays whose id() is in by_id, kept alive while tracing
         self.outside: set[int] = set()  # slots whose memory belongs to the caller (inputs, parameters, state)
-        self.wrote_outside = False
+        self.first_write: int | None = None  # the step that first writes into memory fn was given
         self.args = {id(t): i for i, t in enumerate(_tensors_in(args, kwargs))}
         self.only_tensors = not kwargs and len(self.args) == len(args)  # fn(t0, t1, ...): args are the inputs
         self.created: set[int] = set()  # ids of tensors made during the trace
@@ -242,7 +242,10 @@ class _Tracer:
             slot = base._slot if isinstance(base, Traced) else self.by_id.get(id(base))
             if slot is not None:
                 return _Ref(self._view_of(x, slot))
-            base = _base_of(base)
+            base = _base_of(base) if isinstance(base, np.ndarray) else getattr(base, "base", None)  # as_strided's
+        for slot, raw in enumerate(self.raws):  # memory of a recorded array, reached another way: never a constant
+            if self.root[slot] == slot and raw.__class__ is _ndarray and np.may_share_memory(x, raw):
+                return _Ref(self._view_of(x, slot))
         return x
 
     def _device_constant(self, x: Any) -> Any:
@@ -256,14 +259,15 @@ class _Tracer:
         return x
 
     def _view_of(self, x: np.ndarray, slot: int) -> int:
-        raw = self.raws[slot]
-        offset = x.__array_interface__["data"][0] - raw.__array_interface__["data"][0]
+        root = self.root[slot]  # the array owning the memory (a view's own buffer may not be contiguous)
+        raw = self.raws[root]
+        offset = x.__array_interface__["data"][0] - _memory(raw).__array_interface__["data"][0]
         try:
             view = _strided(raw, offset, x.shape, x.strides, x.dtype)
         except (TypeError, ValueError) as e:
             raise NotCapturable(f"fn made a view of an array that minigrad.jit can't rebuild ({e})") from None
-        self.steps.append(("call", _strided, (_Ref(slot), offset, x.shape, x.strides, x.dtype), {}, [len(self.raws)]))
-        wrapped = self.new_slot(view, self.root[slot])
+        self.steps.append(("call", _strided, (_Ref(root), offset, x.shape, x.strides, x.dtype), {}, [len(self.raws)]))
+        wrapped = self.new_slot(view, root)
         self.by_id[id(x)] = len(self.raws) - 1
         self.keep.append(x)
         return wrapped._slot  # type: ignore[return-value]
@@ -282,12 +286,65 @@ class _Tracer:
 
     def guard(self, fn: Callable, args: tuple, kwargs: dict, value: Any, why: str) -> None:
         """Record that fn(*args, **kwargs) gave `value`, a Python value fn may branch on."""
-        if self.wrote_outside:
+        step = ("guard", fn, self.encode(args), self.encode(kwargs), value, why)
+        if self.first_write is None:
+            self.steps.append(step)
+        elif not self._hoisted(step):
             raise NotCapturable(
-                f"fn reads a value from an array ({why}) after writing in place to an array it was given: "
-                "a replay that finds the value changed could not undo the write"
+                f"fn reads a value from an array ({why}) that depends on its in-place writes to arrays it was "
+                "given: a replay that finds the value changed could not undo the writes"
             )
-        self.steps.append(("guard", fn, self.encode(args), self.encode(kwargs), value, why))
+
+    def _hoisted(self, guard: tuple) -> bool:
+        """Move the writes into memory fn was given (a batch norm's running mean, say), and the steps
+        that must stay after them, to after `guard`, so that a failing guard leaves everything as it
+        was; False when the guard reads what they wrote."""
+        assert self.first_write is not None
+        later: list[tuple] = []  # the writes, and the steps reading what they wrote or writing what they touch
+        written: set[int] = set()
+        touched: set[int] = set()
+        kept: list[tuple] = []
+        for step in self.steps[self.first_write :]:
+            reads, writes = self._memory_of(step)
+            if not later or reads & written or writes & touched:
+                later.append(step)
+                written |= writes
+                touched |= reads | writes
+            else:
+                kept.append(step)
+        if self._memory_of(guard)[0] & written:
+            return False
+        self.steps[self.first_write :] = [*kept, guard, *later]
+        self.first_write += len(kept) + 1
+        return True
+
+    def _memory_of(self, step: tuple) -> tuple[set[int], set[int]]:
+        """(the memory a step reads, the memory it writes), each as the slots owning it; a call's
+        fresh results are written memory, the views it makes are not."""
+        reads = {self.root[k] for k in slots_in(step[2:4]) if k != LIVE}
+        if step[0] == "guard":
+            return reads, set()
+        outs = step[4]
+        return reads, ({self.root[k] for k in outs} if step[0] == "do" else {k for k in outs if self.root[k] == k})
+
+
+LIVE = -1  # the slot slots_in gives a hyperparameter read on each replay: never a constant, never hoisted
+
+
+def slots_in(x: Any) -> set[int]:
+    """The slots an encoded argument structure refers to (:data:`LIVE` for a hyperparameter)."""
+    cls = x.__class__
+    if cls is _Ref:
+        return {x.k}
+    if cls is scalar_class:
+        return {LIVE}
+    if cls is tuple or cls is list:
+        return set().union(*(slots_in(v) for v in x)) if x else set()
+    if cls is dict:
+        return slots_in(tuple(x.values()))
+    if cls is slice:
+        return slots_in((x.start, x.stop, x.step))
+    return set()
 
 
 def _tensors_in(args: tuple, kwargs: dict) -> list[Tensor]:
@@ -342,8 +399,8 @@ def _apply(fn: Callable, args: tuple, kwargs: dict, in_place: bool = False) -> A
 def _record(tracer: _Tracer, fn: Callable, args: tuple, kwargs: dict, result: Any, in_place: bool) -> Any:
     if in_place:
         targets = tracer.targets(args, kwargs)
-        if any(tracer.root[k] in tracer.outside for k in targets):
-            tracer.wrote_outside = True
+        if tracer.first_write is None and any(tracer.root[k] in tracer.outside for k in targets):
+            tracer.first_write = len(tracer.steps)
         tracer.steps.append(("do", fn, tracer.encode(args), tracer.encode(kwargs), targets))
         out = kwargs.get("out")
         if result is None or out is None:
@@ -402,17 +459,27 @@ def _broadcast(x: Any, shape: tuple, strides: tuple) -> Any:
 
 
 def _strided(raw: np.ndarray, offset: int, shape: tuple, strides: tuple, dtype: np.dtype) -> np.ndarray:
-    """The view of `raw`'s memory at byte `offset` with `shape` and `strides`."""
-    return np.ndarray(shape, dtype, raw, offset, strides)
+    """The view of `raw`'s memory at byte `offset` (from where it starts) with `shape` and `strides`."""
+    return np.ndarray(shape, dtype, _memory(raw), offset, strides)
+
+
+def _memory(raw: np.ndarray) -> np.ndarray:
+    """The memory of an array that owns it, as one contiguous run of it (a ufunc's result keeps its
+    inputs' layout, batch-last say, which numpy can't take as a buffer)."""
+    return raw if raw.flags.c_contiguous else raw.ravel(order="K")
 
 
 class _RecordingNumpy:
     """numpy as :func:`minigrad.backend.array_module` gives it for a Traced array: creation
     functions (``zeros``, ``ones``, ``full``, ...) are recorded, so a replay makes fresh arrays
-    as eager code does; everything else is numpy's own (its ufuncs and functions dispatch
-    to Traced by themselves)."""
+    as eager code does, and so are the conversions that ignore ``__array_function__``
+    (``ascontiguousarray`` would copy a Traced array into a plain one the program never sees);
+    everything else is numpy's own (its ufuncs and functions dispatch to Traced by themselves)."""
 
-    _CREATE = ("zeros", "ones", "empty", "full", "arange", "eye", "array", "asarray", "linspace", "identity", "tri")
+    _CREATE = (
+        "zeros", "ones", "empty", "full", "arange", "eye", "linspace", "identity", "tri",
+        "array", "asarray", "ascontiguousarray", "asfortranarray", "require",  # these take no __array_function__
+    )  # fmt: skip
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(np, name)
