@@ -120,9 +120,11 @@ for _kind, _apply_to in (("neg", operator.neg), ("pos", operator.pos), ("abs", a
 
 def read_live(opt: Optimizer) -> dict[str, Any]:
     """Swap `opt`'s number (and tuple-of-numbers) hyperparameters for Scalars, for minigrad's own
-    optimizers, whose steps only compute with them; {name: the value to put back}. A user's
-    optimizer keeps its numbers, guarded by value."""
-    if not type(opt)._update.__module__.startswith("minigrad."):
+    optimizers, whose steps only compute with them; {name: the value to put back}. An optimizer
+    with a step of its own (a subclass's ``step``, ``_apply`` or ``_update``) keeps its numbers,
+    guarded by value."""
+    steps = [c for c in type(opt).__mro__ if any(k in c.__dict__ for k in ("step", "_apply", "_update"))]
+    if not all(c.__module__.startswith("minigrad.") for c in steps):
         return {}
     swapped = {}
     for name in opt.defaults:
