@@ -334,6 +334,35 @@ def test_ops_run_on_their_tensors_device_not_the_current_one():
     assert w.grad.device == "cuda:1" and current_device() == 0
 
 
+def _layers_applying_a_function() -> list[type]:
+    """Every nn layer that applies an nn.functional function it keeps as a class attribute."""
+    return [
+        cls
+        for cls in vars(nn).values()
+        if isinstance(cls, type) and issubclass(cls, nn.layers.Functional) and "function" in vars(cls)
+    ]
+
+
+@needs_two
+@pytest.mark.parametrize("layer", _layers_applying_a_function(), ids=lambda cls: cls.__name__)
+def test_layers_keeping_their_function_run_on_their_inputs_gpu(layer):
+    """A layer holds its function from before cupy was imported: it must be put under the device too."""
+    arguments = {"MaxPool2d": (2,), "AvgPool2d": (2,), "AdaptiveAvgPool2d": (1,)}.get(layer.__name__, ())
+    module = layer(*arguments)
+    images = IMAGES if layer.__name__.endswith("Pool2d") else A
+    if layer.function in (F.cross_entropy, F.nll_loss):
+        inputs: tuple = (A, LABELS)
+    elif layer.function in (F.cosine_similarity, F.pairwise_distance, F.kl_div):
+        inputs = (A, POSITIVE)
+    elif layer.function.__name__.startswith(("binary", "mse", "l1", "smooth", "huber")):
+        inputs = (POSITIVE / 2, MASK.astype(np.float32))
+    else:
+        inputs = (images,)
+    expected = module(*(mg.tensor(x) for x in inputs)).numpy()
+    assert_close(module(*(mg.tensor(x, device="cuda:1") for x in inputs)), expected, "cuda:1")
+    assert current_device() == 0
+
+
 @needs_two
 @pytest.mark.parametrize(
     "fn",

@@ -117,12 +117,19 @@ def guard_devices() -> None:
     guarded = {id(op.function): on_device(op.function) for op in OPS.values()}
     for name, op in OPS.items():
         OPS[name] = dataclasses.replace(op, function=guarded[id(op.function)])
+
+    def swap(holder: Any) -> None:
+        for attr, value in list(vars(holder).items()):
+            if id(value) in guarded and guarded[id(value)].__wrapped__ is value:  # type: ignore[attr-defined]
+                setattr(holder, attr, guarded[id(value)])
+
     for module_name, module in list(sys.modules.items()):
         if module_name.partition(".")[0] != "minigrad":
             continue
-        for attr, value in list(vars(module).items()):
-            if id(value) in guarded and guarded[id(value)].__wrapped__ is value:  # type: ignore[attr-defined]
-                setattr(module, attr, guarded[id(value)])
+        swap(module)
+        for value in list(vars(module).values()):
+            if isinstance(value, type) and value.__module__ == module_name:
+                swap(value)  # a layer that keeps its function as a class attribute (nn.MaxPool2d.function)
     attach_methods(Tensor)
 
 
