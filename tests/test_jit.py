@@ -342,6 +342,33 @@ def test_a_hyperparameter_the_step_branches_on_retraces_when_its_truth_changes()
     assert w.item() == -4.5 - (2.0 + 0.25 * -4.5) and len(calls) == 3
 
 
+def test_a_scheduler_stepped_inside_the_function_runs_it_eagerly():
+    """A replay runs no Python: a rate set inside fn would never change. Refused, with eager's numbers."""
+    from minigrad.optim.lr_scheduler import StepLR
+
+    results = []
+    for jitted in (False, True):
+        w = mg.tensor([1.0], requires_grad=True)
+        opt = SGD([w], lr=1.0)
+        sched = StepLR(opt, step_size=1, gamma=0.5)
+
+        def fn(w=w, opt=opt, sched=sched):
+            (w * 2).sum().backward()
+            opt.step()
+            opt.zero_grad()
+            sched.step()
+
+        run = mg.jit(fn) if jitted else fn
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(5):
+                run()
+        results.append(w.item())
+        if jitted:
+            assert any("sets the optimizer's lr" in str(c.message) for c in caught)
+    assert results[0] == results[1] == 1.0 - 2 * (1 + 0.5 + 0.25 + 0.125 + 0.0625)
+
+
 def test_a_users_optimizer_keeps_its_hyperparameters_guarded_by_value():
     class Halving(SGD):
         def _update(self, p, data, grad):
@@ -583,3 +610,129 @@ def test_a_number_converted_once_gives_numpys_own_result(fn, array, number, numb
     assert all(isinstance(c, np.ndarray) or type(c) is int for c, a in zip(converted, operands) if a is number)
     assert np.asarray(got).dtype == np.asarray(expected).dtype
     assert np.asarray(got).tobytes() == np.asarray(expected).tobytes()
+
+
+# ---- property tests: random steps, jitted and eager, the same bits -------------------------------------
+_CHAIN = {
+    "exp": lambda x: (x * 0.1).exp(), "tanh": lambda x: x.tanh(), "relu": lambda x: x.relu(),
+    "sigmoid": lambda x: x.sigmoid(), "square": lambda x: x * x, "neg": lambda x: -x, "abs": lambda x: x.abs(),
+    "affine": lambda x: x * 0.5 + 1, "rsub": lambda x: 1 - x, "div": lambda x: x / (x.abs() + 1),
+    "log": lambda x: (x.abs() + 1).log(), "pow": lambda x: x.abs() ** 1.5, "sqrt": lambda x: (x * x + 1).sqrt(),
+    "halves": lambda x: mg.cat([x[:, ::2], x[:, 1::2]], 1), "flip": lambda x: x.flip(1), "double_t": lambda x: x.T.T,
+    "softmax": lambda x: nn.functional.softmax(x, dim=1), "log_softmax": lambda x: nn.functional.log_softmax(x, dim=-1),
+    "minus_max": lambda x: x - x.max(dim=1, keepdim=True).values, "minus_mean": lambda x: x - x.mean(0),
+    "where": lambda x: mg.where(x > 0, x, x * 0.1), "clamp": lambda x: x.clamp(-1, 1),
+    "cumsum": lambda x: x.cumsum(1) * 0.1, "over_std": lambda x: x / (x.std() + 1),
+}  # fmt: skip
+
+
+def _same_bits_jitted_and_eager(make_step, batches, calls: int) -> None:
+    """Run make_step()'s step over `batches` (cycled) `calls` times, eagerly and jitted (on fresh state
+    each), halving the learning rate halfway: every result and every parameter and buffer must be the
+    same bits; no eager fallback."""
+    results = []
+    for jitted in (False, True):
+        step, tensors, opt = make_step()
+        run = mg.jit(step) if jitted else step
+        outs = []
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.filterwarnings("error", message="minigrad.jit runs")
+            for i in range(calls):
+                if i == calls // 2:
+                    opt.lr = opt.lr / 2  # a schedule: read anew by each replay
+                try:
+                    outs.append(run(*batches[i % len(batches)]).numpy().tobytes())
+                except FloatingPointError as e:  # a NaN gradient: eager raises, and so must a replay
+                    outs.append(str(e).encode())
+        results.append((outs, [t.numpy().tobytes() for t in tensors]))
+    assert results[0] == results[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ops=st.lists(st.sampled_from(sorted(_CHAIN)), min_size=1, max_size=6),
+    shape=st.tuples(st.integers(1, 5), st.integers(2, 6)),
+    seed=st.integers(0, 2**16),
+    through_matmul=st.booleans(),
+)
+def test_random_op_chains_replay_bit_for_bit(ops, shape, seed, through_matmul):
+    rng = np.random.default_rng(seed)
+    batches_ = [(mg.tensor(rng.standard_normal(shape, dtype=np.float32)),) for _ in range(3)]
+    w0 = rng.standard_normal((shape[1], shape[1]), dtype=np.float32)
+
+    def make_step():
+        w = mg.tensor(w0, requires_grad=True)
+        opt = SGD([w], lr=0.1, momentum=0.9)
+
+        def step(x):
+            h = x @ w if through_matmul else x * w.sum(0)
+            for name in ops:
+                h = _CHAIN[name](h)
+            loss = h.sum()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss.detach()
+
+        return step, [w], opt
+
+    _same_bits_jitted_and_eager(make_step, batches_, calls=6)
+
+
+def _random_net(kinds: list[str], width: int) -> nn.Module:
+    layers: list[nn.Module] = []
+    channels, size = 2, 8
+    for kind in kinds:
+        if kind in ("conv", "conv_stride_2"):
+            stride = 2 if kind == "conv_stride_2" else 1
+            layers.append(nn.Conv2d(channels, width, 3, stride=stride, padding=1))
+            channels, size = width, (size + stride - 1) // stride
+        elif kind == "batch_norm" and size > 1:
+            layers.append(nn.BatchNorm2d(channels))
+        elif kind == "group_norm":
+            layers.append(nn.GroupNorm(2, channels))
+        elif kind == "relu":
+            layers.append(nn.ReLU())
+        elif kind in ("max_pool", "avg_pool") and size >= 2:
+            layers.append(nn.MaxPool2d(2) if kind == "max_pool" else nn.AvgPool2d(2))
+            size //= 2
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * size * size, 5))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kinds=st.lists(
+        st.sampled_from(["conv", "conv_stride_2", "batch_norm", "group_norm", "relu", "max_pool", "avg_pool"]),
+        max_size=5,
+    ),
+    width=st.sampled_from([2, 4]),
+    batch=st.integers(2, 4),
+    seed=st.integers(0, 2**16),
+    adam=st.booleans(),
+    classes=st.booleans(),
+)
+def test_random_conv_nets_replay_bit_for_bit(kinds, width, batch, seed, adam, classes):
+    """Random nets of convolutions, norms and pools, with cross_entropy or a squared loss, SGD with
+    momentum or Adam."""
+    from minigrad.nn.functional import cross_entropy
+
+    rng = np.random.default_rng(seed)
+    images = [rng.standard_normal((batch, 2, 8, 8), dtype=np.float32) for _ in range(3)]
+    batches_ = [(mg.tensor(x), mg.tensor(rng.integers(0, 5, batch))) for x in images]
+
+    def make_step():
+        mg.manual_seed(seed)
+        model = _random_net(kinds, width)
+        opt = Adam(model.parameters(), lr=0.01) if adam else SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+        def step(x, y):
+            out = model(x)
+            loss = cross_entropy(out, y) if classes else (out**2).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss.detach()
+
+        return step, [*model.parameters(), *model.buffers()], opt
+
+    _same_bits_jitted_and_eager(make_step, batches_, calls=6)

@@ -124,7 +124,7 @@ def _traced_step(original: Callable) -> Callable:
             original(self)
         finally:
             for name, value in live.items():
-                setattr(self, name, value)
+                object.__setattr__(self, name, value)
             for st, key, value, wrapped in handed:
                 if st[key] is wrapped:
                     st[key] = value
@@ -148,6 +148,17 @@ def _settle_state(tracer: _Tracer, opt: Optimizer, states: tuple, before: dict) 
                     f"the optimizer's state {key!r} is a Python value that changes each step ({value!r}); "
                     "keep it in an array"
                 )
+
+
+def _optimizer_setattr(self: Optimizer, name: str, value: Any) -> None:
+    """Optimizer.__setattr__ while tracing: a hyperparameter set by fn itself (a scheduler's ``step()``
+    inside the step) would be set by eager calls only, never by a replay, which runs no Python."""
+    if traced._tracer is not None and name in self.__dict__.get("defaults", ()):
+        _stop(
+            f"fn sets the optimizer's {name} (a learning-rate scheduler's step() inside it?), which a replay "
+            "would not do: set it outside the jitted function, before calling it"
+        )
+    object.__setattr__(self, name, value)
 
 
 def _module_attribute(self: Module, name: str) -> Any:
@@ -231,6 +242,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (Tensor, "array", property(_get_array, _set_array)),
         (Tensor, "grad", property(_get_grad, _set_grad)),
         (Optimizer, "step", _traced_step(Optimizer.step)),
+        (Optimizer, "__setattr__", _optimizer_setattr),
         (Module, "__getattribute__", _module_attribute),
         (optimizers, "_all_finite", _traced_all_finite),
         (backend, "to_host", _host_keep),

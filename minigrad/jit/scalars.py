@@ -136,7 +136,7 @@ def read_live(opt: Optimizer) -> dict[str, Any]:
         else:
             continue
         swapped[name] = value
-        setattr(opt, name, live)
+        object.__setattr__(opt, name, live)  # past the trace's refusal of hyperparameters set by fn
     return swapped
 
 
