@@ -162,6 +162,21 @@ def test_replaced_parameter_is_read_anew():
     assert np.array_equal(run(x).numpy(), np.full((2, 1), 6.0, np.float32))
 
 
+def test_switching_a_model_to_eval_retraces():
+    """BatchNorm reads `training` (a bool): model.eval() between calls must not replay the training program."""
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+    run, calls = counting(lambda x: model(x).sum().detach())
+    x = mg.tensor(np.arange(12, dtype=np.float32).reshape(3, 4))
+    for _ in range(3):
+        run(x)
+    model.eval()
+    expected = model(x).sum().item()  # eval mode: the running statistics
+    assert run(x).item() == expected and len(calls) == 3
+    model[1].eps = 0.1  # a setting read by value
+    assert run(x).item() == model(x).sum().item() != expected and len(calls) == 4
+
+
 def test_a_branch_on_item_flips():
     def fn(x):
         return x * 2 if x.sum().item() > 0 else x * -1

@@ -163,14 +163,31 @@ def _optimizer_setattr(self: Optimizer, name: str, value: Any) -> None:
 
 def _module_attribute(self: Module, name: str) -> Any:
     """Module.__getattribute__ while tracing: the tensors, sub-modules and registries read are guarded
-    (a parameter or layer replaced later makes the program stale)."""
+    by identity (a parameter or layer replaced later makes the program stale), the settings read
+    (``training``, ``eps``, ``stride``: numbers, strings, tuples of them) by value (items None)."""
     value: Any = object.__getattribute__(self, name)
     tracer = traced._tracer
-    if tracer is not None and (isinstance(value, (Tensor, _module_class)) or name in _REGISTRIES):
-        items = tuple(value.items()) if name in _REGISTRIES else ()
-        if self.__dict__.get(name) is value:  # an instance attribute (not a property)
+    if tracer is not None and _instance_dict(self).get(name, _MISSING) is value:  # an instance attribute
+        if isinstance(value, (Tensor, _module_class)) or name in _REGISTRIES:
+            items = tuple(value.items()) if name in _REGISTRIES else ()
             tracer.module_reads.setdefault((id(self), name), (self, name, value, items))
+        elif _setting(value):
+            tracer.module_reads.setdefault((id(self), name), (self, name, value, None))
     return value
+
+
+_MISSING = object()
+
+
+def _instance_dict(module: Module) -> dict:
+    return object.__getattribute__(module, "__dict__")
+
+
+def _setting(value: Any) -> bool:
+    """Whether a module's attribute is a plain setting: None, a number, a string, or a tuple of them."""
+    if value.__class__ is tuple:
+        return all(_setting(v) for v in value)
+    return value is None or value.__class__ in (bool, int, float, str)
 
 
 _REGISTRIES = ("_parameters", "_modules")

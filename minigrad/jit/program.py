@@ -165,7 +165,13 @@ def _guard_lines(tracer: _Tracer, const: Callable[[Any], str]) -> list[str]:
         lines.append(f"    if not _grad_is({const(t)}, {was_none}, {requires_grad}):")
         lines.append("        raise Stale('a .grad (None or not) or requires_grad changed')")
     for module, name, value, items in tracer.module_reads.values():
-        tests = [f"{const(module)}.__dict__.get({name!r}) is not {const(value)}"]
+        now = f"{const(module)}.__dict__.get({name!r})"
+        if items is None:  # a setting, by value
+            same = f"{now} is {value}" if value is None or value.__class__ is bool else f"_same({now}, {const(value)})"
+            lines.append(f"    if not {same}:")
+            lines.append("        raise Stale('a setting of a module changed (train() or eval(), eps, ...)')")
+            continue
+        tests = [f"{now} is not {const(value)}"]
         if name in _REGISTRIES:
             tests.append(f"len({const(value)}) != {len(items)}")
             tests += [f"{const(value)}.get({k!r}) is not {const(v)}" for k, v in items]

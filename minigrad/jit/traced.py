@@ -162,7 +162,9 @@ class _Tracer:
             int, tuple[Optimizer, tuple[str, ...], tuple, tuple]
         ] = {}  # (opt, fixed names, values, state)
         self.state_set: list[tuple[dict, str, int]] = []
-        self.module_reads: dict[tuple[int, str], tuple[Module, str, Any, tuple]] = {}  # (module, name, value, items)
+        self.module_reads: dict[
+            tuple[int, str], tuple[Module, str, Any, tuple | None]
+        ] = {}  # (module, name, value, items)
         self.bindings: list[tuple[Any, str | None, Any]] = []  # (closure cell or globals, name, value)
         self.scalar_guards: list[tuple[str, tuple, Any]] = []  # (kind, source, value) of hyperparameters read
 
