@@ -357,6 +357,24 @@ def test_a_hyperparameter_the_step_branches_on_retraces_when_its_truth_changes()
     assert w.item() == -4.5 - (2.0 + 0.25 * -4.5) and len(calls) == 3
 
 
+def test_a_parameter_added_to_the_optimizer_retraces():
+    w, v = mg.tensor([1.0], requires_grad=True), mg.tensor([1.0], requires_grad=True)
+    opt = SGD([w], lr=1.0)
+
+    def fn():
+        (w * 2 + v * 3).sum().backward()
+        opt.step()
+        opt.zero_grad()
+        v.grad = None
+
+    run, calls = counting(fn)
+    for _ in range(3):
+        run()
+    opt.params.append(v)  # v is trained from now on
+    run()
+    assert (w.item(), v.item(), len(calls)) == (1.0 - 8.0, 1.0 - 3.0, 3)
+
+
 def test_a_scheduler_stepped_inside_the_function_runs_it_eagerly():
     """A replay runs no Python: a rate set inside fn would never change. Refused, with eager's numbers."""
     from minigrad.optim.lr_scheduler import StepLR

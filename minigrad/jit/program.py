@@ -186,12 +186,13 @@ def _guard_lines(tracer: _Tracer, const: Callable[[Any], str]) -> list[str]:
     for opt, fixed, hyper, states in tracer.optimizers.values():
         o = const(opt)
         now = "".join(f"{o}.{k}, " if k.isidentifier() else f"getattr({o}, {k!r}), " for k in fixed)
-        tests = [f"({now}) != {const(hyper)}", f"len({o}.state) != {len(states)}"]
+        params = f"{o}.params is not {const(opt.params)} or len({const(opt.params)}) != {len(opt.params)}"
+        tests = [f"({now}) != {const(hyper)}", params, f"len({o}.state) != {len(states)}"]
         tests += [
             f"{o}.state.get({const(p)}) is not {const(st)} or len({const(st)}) != {len(keys)}" for p, st, keys in states
         ]
         lines.append(f"    if {' or '.join(tests)}:")
-        lines.append("        raise Stale('the optimizer\\'s hyperparameters (lr, ...) or state changed')")
+        lines.append("        raise Stale('the optimizer\\'s parameters, hyperparameters (lr, ...) or state changed')")
     checks: dict[str, None] = {}  # each parameter's step reads them again: one check each
     for kind, source, value in tracer.scalar_guards:
         now = scalars.render(source, const)
