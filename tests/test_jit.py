@@ -375,6 +375,28 @@ def test_a_parameter_added_to_the_optimizer_retraces():
     assert (w.item(), v.item(), len(calls)) == (1.0 - 8.0, 1.0 - 3.0, 3)
 
 
+def test_a_gradient_hook_registered_or_removed_retraces():
+    w = mg.tensor([1.0], requires_grad=True)
+    opt = SGD([w], lr=1.0)
+
+    def fn():
+        (w * 2).sum().backward()
+        opt.step()
+        opt.zero_grad()
+
+    run, calls = counting(fn)
+    for _ in range(3):
+        run()
+    handle = w.register_hook(lambda g: g * 10)  # eager calls would use it: so must the program
+    run()
+    assert w.item() == 1.0 - 6.0 - 20.0 and len(calls) == 3
+    run()
+    assert w.item() == 1.0 - 6.0 - 40.0 and len(calls) == 3  # the new program replays
+    handle.remove()
+    run()
+    assert w.item() == 1.0 - 6.0 - 40.0 - 2.0
+
+
 def test_a_scheduler_stepped_inside_the_function_runs_it_eagerly():
     """A replay runs no Python: a rate set inside fn would never change. Refused, with eager's numbers."""
     from minigrad.optim.lr_scheduler import StepLR

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import autograd, backend
 from ..tensor import RELEASED, Tensor
 from . import patches, traced
 from .device import DeviceTraced
@@ -29,6 +29,7 @@ def _trace(fn: Callable, args: tuple, kwargs: dict) -> tuple[Program | None, str
     traced._failure = None
     swaps = _patches()
     tracer.bindings = _bindings(fn)
+    tracer.hooks = {key: tuple(hooks) for key, hooks in autograd._hooks.items()}
     saved = [(obj, name, obj.__dict__.get(name, _MISSING)) for obj, name, _ in swaps]
     for obj, name, value in swaps:
         setattr(obj, name, value)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .. import backend
+from .. import autograd, backend
 from ..tensor import RELEASED, Tensor, make, next_seq
 from . import scalars
 from .patches import _REGISTRIES
@@ -74,7 +75,7 @@ class _Names:
     def __init__(self) -> None:
         self.names: dict[str, Any] = {
             "Stale": Stale, "_same": _same, "_tensor": _tensor, "make": make, "_grad_is": _grad_is,
-            "_tensors_in": _tensors_in,
+            "_tensors_in": _tensors_in, "_hooks_are": _hooks_are,
         }  # fmt: skip
         self._by_id: dict[int, str] = {}
         self.folded: dict[int, Any] = {}  # slot -> its value, the same on every call
@@ -177,6 +178,9 @@ def _guard_lines(tracer: _Tracer, const: Callable[[Any], str]) -> list[str]:
             tests += [f"{const(value)}.get({k!r}) is not {const(v)}" for k, v in items]
         lines.append(f"    if {' or '.join(tests)}:")
         lines.append("        raise Stale('a parameter or sub-module of a module was replaced')")
+    hooks = const(autograd._hooks)
+    lines.append(f"    if {f'not _hooks_are({hooks}, {const(tracer.hooks)})' if tracer.hooks else hooks}:")
+    lines.append("        raise Stale('a gradient hook was registered or removed')")
     for holder, key, value in tracer.bindings:
         now = f"{const(holder)}.cell_contents" if key is None else f"{const(holder)}.get({key!r})"
         lines.append(f"    if {now} is not {const(value)}:")
@@ -394,6 +398,13 @@ def _tensor(array: Any, requires_grad: bool, released: bool) -> Tensor:
     elif requires_grad:
         t._requires_grad = True
     return t
+
+
+def _hooks_are(now: dict, then: dict) -> bool:
+    """Whether the gradient hooks registered are those of the trace (the same functions, in order)."""
+    return now.keys() == then.keys() and all(
+        len(now[key]) == len(hooks) and all(map(operator.is_, now[key], hooks)) for key, hooks in then.items()
+    )
 
 
 def _grad_is(t: Tensor, was_none: bool, requires_grad: bool) -> bool:

@@ -167,6 +167,7 @@ class _Tracer:
         ] = {}  # (module, name, value, items)
         self.bindings: list[tuple[Any, str | None, Any]] = []  # (closure cell or globals, name, value)
         self.scalar_guards: list[tuple[str, tuple, Any]] = []  # (kind, source, value) of hyperparameters read
+        self.hooks: dict[int, tuple] = {}  # the gradient hooks registered when the trace began
 
     # -- slots
     def new_slot(self, raw: Any, root: int | None = None) -> Any:
