@@ -15,7 +15,17 @@ import warnings
 
 import numpy as np
 import pytest
-from test_jit import batches, linear_model, simple_net, training_step
+from hypothesis import given, settings
+from test_jit import (
+    CONV_NETS,
+    OP_CHAINS,
+    batches,
+    check_conv_net,
+    check_op_chain,
+    linear_model,
+    simple_net,
+    training_step,
+)
 
 import minigrad as mg
 from minigrad import nn
@@ -580,3 +590,17 @@ def test_fit_one_cycle_with_jit_on_a_gpu_replays_one_program_with_the_same_figur
     assert values[0] == values[1]
     assert sum(e.traces for e in learn._step._entries.values()) == 1  # one program for every rate
     assert re.search(rf"with Device_\d+\({device[-1]}\):", str(learn._step.program))
+
+
+@pytest.mark.parametrize("device", ON_GPUS)
+@settings(max_examples=20, deadline=None)
+@given(**OP_CHAINS)
+def test_random_op_chains_replay_bit_for_bit_on_a_gpu(device, ops, shape, seed, through_matmul):
+    check_op_chain(ops, shape, seed, through_matmul, device)
+
+
+@pytest.mark.parametrize("device", ON_GPUS)
+@settings(max_examples=10, deadline=None)
+@given(**CONV_NETS)
+def test_random_conv_nets_replay_bit_for_bit_on_a_gpu(device, kinds, width, batch, seed, adam, classes):
+    check_conv_net(kinds, width, batch, seed, adam, classes, device)

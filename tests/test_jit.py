@@ -703,20 +703,22 @@ def _same_bits_jitted_and_eager(make_step, batches, calls: int) -> None:
     assert results[0] == results[1]
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    ops=st.lists(st.sampled_from(sorted(_CHAIN)), min_size=1, max_size=6),
-    shape=st.tuples(st.integers(1, 5), st.integers(2, 6)),
-    seed=st.integers(0, 2**16),
-    through_matmul=st.booleans(),
-)
-def test_random_op_chains_replay_bit_for_bit(ops, shape, seed, through_matmul):
+OP_CHAINS = {
+    "ops": st.lists(st.sampled_from(sorted(_CHAIN)), min_size=1, max_size=6),
+    "shape": st.tuples(st.integers(1, 5), st.integers(2, 6)),
+    "seed": st.integers(0, 2**16),
+    "through_matmul": st.booleans(),
+}
+
+
+def check_op_chain(ops, shape, seed, through_matmul, device="cpu"):
+    """A step through a chain of `ops` (from _CHAIN) replays eager's bits on `device`."""
     rng = np.random.default_rng(seed)
-    batches_ = [(mg.tensor(rng.standard_normal(shape, dtype=np.float32)),) for _ in range(3)]
+    batches_ = [(mg.tensor(rng.standard_normal(shape, dtype=np.float32), device=device),) for _ in range(3)]
     w0 = rng.standard_normal((shape[1], shape[1]), dtype=np.float32)
 
     def make_step():
-        w = mg.tensor(w0, requires_grad=True)
+        w = mg.tensor(w0, requires_grad=True, device=device)
         opt = SGD([w], lr=0.1, momentum=0.9)
 
         def step(x):
@@ -732,6 +734,12 @@ def test_random_op_chains_replay_bit_for_bit(ops, shape, seed, through_matmul):
         return step, [w], opt
 
     _same_bits_jitted_and_eager(make_step, batches_, calls=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(**OP_CHAINS)
+def test_random_op_chains_replay_bit_for_bit(ops, shape, seed, through_matmul):
+    check_op_chain(ops, shape, seed, through_matmul)
 
 
 def _random_net(kinds: list[str], width: int) -> nn.Module:
@@ -754,30 +762,31 @@ def _random_net(kinds: list[str], width: int) -> nn.Module:
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * size * size, 5))
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    kinds=st.lists(
+CONV_NETS = {
+    "kinds": st.lists(
         st.sampled_from(["conv", "conv_stride_2", "batch_norm", "group_norm", "relu", "max_pool", "avg_pool"]),
         max_size=5,
     ),
-    width=st.sampled_from([2, 4]),
-    batch=st.integers(2, 4),
-    seed=st.integers(0, 2**16),
-    adam=st.booleans(),
-    classes=st.booleans(),
-)
-def test_random_conv_nets_replay_bit_for_bit(kinds, width, batch, seed, adam, classes):
-    """Random nets of convolutions, norms and pools, with cross_entropy or a squared loss, SGD with
-    momentum or Adam."""
+    "width": st.sampled_from([2, 4]),
+    "batch": st.integers(2, 4),
+    "seed": st.integers(0, 2**16),
+    "adam": st.booleans(),
+    "classes": st.booleans(),
+}
+
+
+def check_conv_net(kinds, width, batch, seed, adam, classes, device="cpu"):
+    """A random net of convolutions, norms and pools (`kinds`), with cross_entropy or a squared loss,
+    SGD with momentum or Adam, replays eager's bits on `device`."""
     from minigrad.nn.functional import cross_entropy
 
     rng = np.random.default_rng(seed)
     images = [rng.standard_normal((batch, 2, 8, 8), dtype=np.float32) for _ in range(3)]
-    batches_ = [(mg.tensor(x), mg.tensor(rng.integers(0, 5, batch))) for x in images]
+    batches_ = [(mg.tensor(x, device=device), mg.tensor(rng.integers(0, 5, batch), device=device)) for x in images]
 
     def make_step():
         mg.manual_seed(seed)
-        model = _random_net(kinds, width)
+        model = _random_net(kinds, width).to(device)
         opt = Adam(model.parameters(), lr=0.01) if adam else SGD(model.parameters(), lr=0.05, momentum=0.9)
 
         def step(x, y):
@@ -791,3 +800,9 @@ def test_random_conv_nets_replay_bit_for_bit(kinds, width, batch, seed, adam, cl
         return step, [*model.parameters(), *model.buffers()], opt
 
     _same_bits_jitted_and_eager(make_step, batches_, calls=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(**CONV_NETS)
+def test_random_conv_nets_replay_bit_for_bit(kinds, width, batch, seed, adam, classes):
+    check_conv_net(kinds, width, batch, seed, adam, classes)
