@@ -271,10 +271,13 @@ def adaptive_avg_pool2d(input: TensorLike, output_size: int | None | Sequence[in
     and likewise columns.
 
     Computed as two matrix products, with the (OH, H) and (OW, W) averaging matrices (see
-    :mod:`.resampling`), whose gradient spreads g / window size over each window.
+    :mod:`.resampling`), whose gradient spreads g / window size over each window; global
+    average pooling (output size 1) is the mean over H and W.
     """
     x = _images("adaptive_avg_pool2d", input, 2)
     (_, _, h, w), (oh, ow) = x.shape, _adaptive_size("adaptive_avg_pool2d", x, output_size)
+    if oh == ow == 1:
+        return _restored(x.mean((2, 3), keepdim=True), input, 2)
     xp = array_module(x.array)
     out = separable(x, averaging(xp, h, oh, x.dtype), averaging(xp, w, ow, x.dtype))
     return _restored(out, input, 2)
