@@ -21,6 +21,7 @@ from test_jit import (
     OP_CHAINS,
     batches,
     check_conv_net,
+    check_fit_one_cycle,
     check_op_chain,
     linear_model,
     simple_net,
@@ -570,25 +571,7 @@ def test_a_trace_given_up_on_a_gpu_finishes_eagerly_and_leaves_plain_arrays(devi
 
 @pytest.mark.parametrize("device", ON_GPUS)
 def test_fit_one_cycle_with_jit_on_a_gpu_replays_one_program_with_the_same_figures(device):
-    from minigrad.data import DataLoaders
-    from minigrad.learner import Learner
-    from minigrad.nn.functional import mnist_loss
-
-    train_set, valid_set = (
-        TensorDataset(mg.cat([b[0] for b in d]).to(device), mg.cat([b[1] for b in d]).to(device))
-        for d in (batches(4), batches(1, seed=1))
-    )
-    values = []
-    for jit in (False, True):
-        dls = DataLoaders.from_dsets(train_set, valid_set, batch_size=64)
-        model = simple_net()[0].to(device)
-        learn = Learner(dls, model, loss_func=mnist_loss, opt_func=Adam, lr=0.01, show=False, jit=jit)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
-            learn.fit_one_cycle(2)
-        values.append((learn.recorder.values, learn.recorder.losses, learn.recorder.lrs, learn.recorder.moms))
-    assert values[0] == values[1]
-    assert sum(e.traces for e in learn._step._entries.values()) == 1  # one program for every rate
+    learn = check_fit_one_cycle(device)
     assert re.search(rf"with Device_\d+\({device[-1]}\):", str(learn._step.program))
 
 

@@ -319,9 +319,11 @@ def test_grad_mode_is_part_of_the_key():
     assert w.grad.tolist() == [1.0, 1.0]
 
 
-def test_a_changed_learning_rate_is_read_by_the_replay():
+def stepping_one_weight(opt_func):
+    """w = [1.0] trained on (w * 2).sum() by opt_func at lr 1.0, jitted and counted, after 3 calls
+    (eager, traced, replayed): (w, the optimizer, the jitted step, its count of Python runs)."""
     w = mg.tensor([1.0], requires_grad=True)
-    opt = SGD([w], lr=1.0)
+    opt = opt_func([w], lr=1.0)
 
     def fn():
         (w * 2).sum().backward()
@@ -331,6 +333,11 @@ def test_a_changed_learning_rate_is_read_by_the_replay():
     run, calls = counting(fn)
     for _ in range(3):
         run()
+    return w, opt, run, calls
+
+
+def test_a_changed_learning_rate_is_read_by_the_replay():
+    w, opt, run, calls = stepping_one_weight(SGD)
     assert w.item() == 1.0 - 6.0 and len(calls) == 2
     opt.lr = 0.5
     run()
@@ -338,17 +345,7 @@ def test_a_changed_learning_rate_is_read_by_the_replay():
 
 
 def test_a_hyperparameter_the_step_branches_on_retraces_when_its_truth_changes():
-    w = mg.tensor([1.0], requires_grad=True)
-    opt = SGD([w], lr=1.0)
-
-    def fn():
-        (w * 2).sum().backward()
-        opt.step()
-        opt.zero_grad()
-
-    run, calls = counting(fn)
-    for _ in range(3):
-        run()
+    w, opt, run, calls = stepping_one_weight(SGD)
     opt.weight_decay = 0.5  # `if weight_decay:` now takes the other branch: g + 0.5 * w
     run()
     assert w.item() == -5.0 - (2.0 + 0.5 * -5.0) and len(calls) == 3
@@ -376,17 +373,7 @@ def test_a_parameter_added_to_the_optimizer_retraces():
 
 
 def test_a_gradient_hook_registered_or_removed_retraces():
-    w = mg.tensor([1.0], requires_grad=True)
-    opt = SGD([w], lr=1.0)
-
-    def fn():
-        (w * 2).sum().backward()
-        opt.step()
-        opt.zero_grad()
-
-    run, calls = counting(fn)
-    for _ in range(3):
-        run()
+    w, opt, run, calls = stepping_one_weight(SGD)
     handle = w.register_hook(lambda g: g * 10)  # eager calls would use it: so must the program
     run()
     assert w.item() == 1.0 - 6.0 - 20.0 and len(calls) == 3
@@ -429,17 +416,7 @@ def test_a_users_optimizer_keeps_its_hyperparameters_guarded_by_value():
         def _update(self, p, data, grad):
             return grad * (float(self.lr) / 2)  # Python arithmetic the trace can't see: guarded by value
 
-    w = mg.tensor([1.0], requires_grad=True)
-    opt = Halving([w], lr=1.0)
-
-    def fn():
-        (w * 2).sum().backward()
-        opt.step()
-        opt.zero_grad()
-
-    run, calls = counting(fn)
-    for _ in range(3):
-        run()
+    w, opt, run, calls = stepping_one_weight(Halving)
     opt.lr = 0.5
     run()
     assert w.item() == 1.0 - 3.0 - 0.5 and len(calls) == 3
@@ -562,17 +539,20 @@ def test_learner_with_jit_gives_the_same_figures():
     assert values[0] == values[1]
 
 
-def test_fit_one_cycle_with_jit_replays_and_gives_the_same_figures():
+def check_fit_one_cycle(device: str = "cpu"):
+    """fit_one_cycle with jit=True on `device`: eager's figures, rates and momenta, with one program
+    traced for every rate; the jitted Learner, for more checks."""
     from minigrad.data import DataLoaders, TensorDataset
     from minigrad.learner import Learner
 
     train_set, valid_set = (
-        TensorDataset(mg.cat([b[0] for b in d]), mg.cat([b[1] for b in d])) for d in (batches(4), batches(1, seed=1))
+        TensorDataset(mg.cat([b[0] for b in d]).to(device), mg.cat([b[1] for b in d]).to(device))
+        for d in (batches(4), batches(1, seed=1))
     )
     values = []
     for jit in (False, True):
         dls = DataLoaders.from_dsets(train_set, valid_set, batch_size=64)
-        model, _ = simple_net()
+        model = simple_net()[0].to(device)
         learn = Learner(dls, model, loss_func=mnist_loss, opt_func=Adam, lr=0.01, show=False, jit=jit)
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
@@ -580,6 +560,11 @@ def test_fit_one_cycle_with_jit_replays_and_gives_the_same_figures():
         values.append((learn.recorder.values, learn.recorder.losses, learn.recorder.lrs, learn.recorder.moms))
     assert values[0] == values[1]
     assert sum(e.traces for e in learn._step._entries.values()) == 1  # one program for every rate
+    return learn
+
+
+def test_fit_one_cycle_with_jit_replays_and_gives_the_same_figures():
+    check_fit_one_cycle()
 
 
 @pytest.mark.skipif(not mg.cuda.is_available(), reason="needs a CUDA GPU and cupy")
